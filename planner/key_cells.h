@@ -1,0 +1,56 @@
+#pragma once
+
+// KeyCells: a fine partition of the key space into contiguous cells, the unit in which load is
+// counted. Cells are finer than shards, so shard boundaries (dividers) can be recomputed from cell
+// loads without rereading traffic. Boundaries are quantiles of a sample of the keys seen, so each
+// cell receives about the same number of distinct sampled keys whatever the key distribution.
+//
+// Invariants: cell 0 starts at "" (the smallest key) and the last cell is unbounded above, so every
+// key maps to exactly one cell; starts are strictly increasing.
+//
+// Cost: cellOf() is O(log cells) and does not allocate. Start keys usually share a long common
+// prefix ("user000…"), so the search compares the 8 bytes that follow that prefix as one integer
+// and falls back to full string comparison only among starts with equal 8-byte windows.
+
+#include "key.h"
+#include "result.h"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace rangepilot {
+
+using CellIndex = std::uint32_t;
+
+class KeyCells {
+public:
+    // A single cell covering the whole key space.
+    KeyCells();
+
+    // At most `cellCount` cells whose starts are quantiles of the sample (duplicates removed).
+    // Fewer distinct keys than cells gives one cell per distinct key. The sample may be unsorted.
+    static KeyCells fromSample(std::vector<Key> sample, std::size_t cellCount);
+
+    // Cells with exactly these starts; the first must be "" and the rest strictly increasing.
+    static Result<KeyCells> fromStarts(std::vector<Key> starts);
+
+    std::size_t size() const { return m_starts.size(); }
+    CellIndex cellOf(std::string_view key) const;
+    KeyRange range(CellIndex cell) const;
+    const Key& start(CellIndex cell) const { return m_starts[cell]; }
+    const std::vector<Key>& starts() const { return m_starts; }
+
+private:
+    explicit KeyCells(std::vector<Key> starts);
+    void buildSearchIndex();
+    std::uint64_t windowOf(std::string_view key) const;
+
+    std::vector<Key> m_starts;
+    // Common prefix of m_starts[1..]; keys that do not share it are ordered by it alone.
+    Key m_commonPrefix;
+    // Big-endian 8 bytes after the common prefix, for m_starts[1..] (index i holds start i + 1).
+    std::vector<std::uint64_t> m_windows;
+};
+
+} // namespace rangepilot
