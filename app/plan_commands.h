@@ -1,1 +1,78 @@
 #pragma once
+
+// rangepilot-plan's subcommands and what they share: the trace options (our format or a foreign
+// log's column mapping), bad-line and progress reporting on stderr, and number formatting.
+//
+// Exit codes: 0 success, 1 the work failed (unreadable input, strict mode hit a bad line, I/O
+// error), 2 the command line was wrong.
+
+#include "analysis.h"
+#include "cli_options.h"
+#include "trace_reader.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rangepilot {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int runGenerate(const std::vector<std::string>& arguments);
+int runAnalyze(const std::vector<std::string>& arguments);
+int runForecast(const std::vector<std::string>& arguments);
+
+// Options for reading a trace and building its load map, shared by analyze and forecast.
+void addTraceOptions(CommandLine& commandLine);
+
+// What analyze and forecast read from their command line; errors are usage errors.
+struct AnalysisRequest {
+    std::string trace;
+    TraceReadOptions read;
+    AnalyzeOptions analyze;
+};
+Result<AnalysisRequest> analysisRequestFrom(const CommandLine& commandLine);
+
+// Prints "rangepilot-plan COMMAND: message" on stderr and returns `exitCode`.
+int fail(const std::string& command, const std::string& message, int exitCode);
+
+// Handles --help and usage errors; returns -1 when the command should go on.
+int handleCommandLine(const std::string& command, CommandLine& commandLine,
+                      const std::vector<std::string>& arguments);
+
+// Reports bad lines on stderr as FILE:LINE: reason, the first 20 of them, then a total.
+class BadLineReporter {
+public:
+    void report(const BadLine& bad);
+    void printTotal(std::uint64_t badLines) const;
+
+private:
+    std::uint64_t m_printed = 0;
+};
+
+// A progress line on stderr while a large file is read, only when stderr is a terminal.
+class ProgressReporter {
+public:
+    explicit ProgressReporter(std::string name);
+    ~ProgressReporter();
+    void update(std::uint64_t bytesDone, std::uint64_t bytesTotal);
+
+private:
+    std::string m_name;
+    bool m_enabled = false;
+    bool m_shown = false;
+};
+
+// The analysis pipeline with the CLI's bad-line and progress reporting around it.
+struct TimedAnalysis {
+    TraceAnalysis analysis;
+    double seconds = 0;
+};
+Result<TimedAnalysis> runAnalysis(const AnalysisRequest& request);
+
+std::string withThousandsSeparators(std::uint64_t value);
+std::string formatFixed(double value, int decimals);
+
+} // namespace rangepilot

@@ -45,6 +45,8 @@ constexpr std::uint64_t fnv1a64(std::string_view bytes) {
 }
 
 // A well-mixed 64-bit key for a byte string (host names, key text): mix64(fnv1a64(bytes)).
-constexpr std::uint64_t hashBytes(std::string_view bytes) { return mix64(fnv1a64(bytes)); }
+constexpr std::uint64_t hashBytes(std::string_view bytes) {
+    return mix64(fnv1a64(bytes));
+}
 
 } // namespace rangepilot

@@ -50,8 +50,13 @@ std::string formatKey(std::string_view key) {
 }
 
 std::string formatKeyRange(const KeyRange& range) {
-    return "[" + formatKey(range.start) + ", " +
-           (range.unboundedAbove() ? std::string("+inf") : formatKey(range.end)) + ")";
+    // Built with append rather than operator+ chains, which trip a GCC 12 -Wrestrict false positive.
+    std::string text = "[";
+    text.append(formatKey(range.start));
+    text.append(", ");
+    text.append(range.unboundedAbove() ? std::string("+inf") : formatKey(range.end));
+    text.append(")");
+    return text;
 }
 
 bool decodeKeyText(std::string_view text, std::string& out, const char*& reason) {

@@ -1,8 +1,61 @@
 #include "key_cells.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 namespace rangepilot {
+
+namespace {
+
+std::uint64_t toBigEndianOrder(std::uint64_t raw) {
+    if constexpr (std::endian::native == std::endian::little)
+        return __builtin_bswap64(raw);
+    return raw;
+}
+
+constexpr std::size_t kBlock = 16;
+constexpr std::uint64_t kPadding = ~std::uint64_t(0);
+
+// How many of the kBlock values at `block` are below `key`: independent compares that the CPU
+// overlaps, instead of a chain of dependent, mispredicted branches.
+std::size_t countBelow(const std::uint64_t* block, std::uint64_t key) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < kBlock; ++i)
+        count += block[i] < key ? 1 : 0;
+    return count;
+}
+
+} // namespace
+
+void KeyCells::buildWindowLevels() {
+    m_levels.clear();
+    std::vector<std::uint64_t> level = m_windows;
+    while (true) {
+        std::vector<std::uint64_t> padded = level;
+        padded.resize((level.size() / kBlock + 2) * kBlock, kPadding);
+        m_levels.push_back(std::move(padded));
+        if (level.size() <= kBlock)
+            break;
+        std::vector<std::uint64_t> coarser;
+        for (std::size_t i = 0; i < level.size(); i += kBlock)
+            coarser.push_back(level[i]);
+        level = std::move(coarser);
+    }
+}
+
+// lower_bound over m_windows through the sampled levels: level i+1 holds every kBlock-th value of
+// level i, so knowing the position p in level i+1 leaves one block of level i to count.
+std::size_t KeyCells::windowLowerBound(std::uint64_t window) const {
+    std::size_t position = countBelow(m_levels.back().data(), window);
+    for (std::size_t level = m_levels.size() - 1; level-- > 0;) {
+        if (position == 0)
+            continue; // the first value of the level is already >= window
+        const std::size_t blockStart = (position - 1) * kBlock + 1;
+        position = blockStart + countBelow(m_levels[level].data() + blockStart, window);
+    }
+    return std::min(position, m_windows.size());
+}
 
 KeyCells::KeyCells()
     : KeyCells(std::vector<Key>{Key()}) {}
@@ -66,13 +119,19 @@ void KeyCells::buildSearchIndex() {
     m_windows.reserve(m_starts.size() - 1);
     for (std::size_t i = 1; i < m_starts.size(); ++i)
         m_windows.push_back(windowOf(m_starts[i]));
+    buildWindowLevels();
 }
 
 // The 8 bytes after the common prefix, big-endian and zero-padded, so that integer order agrees
 // with key order wherever the windows differ (a shorter key pads with zeros and sorts first).
 std::uint64_t KeyCells::windowOf(std::string_view key) const {
-    std::uint64_t window = 0;
     const std::size_t offset = m_commonPrefix.size();
+    if (key.size() >= offset + 8) {
+        std::uint64_t raw = 0;
+        std::memcpy(&raw, key.data() + offset, 8);
+        return toBigEndianOrder(raw);
+    }
+    std::uint64_t window = 0;
     for (std::size_t i = 0; i < 8; ++i) {
         const std::size_t position = offset + i;
         const std::uint64_t byte =
@@ -93,18 +152,20 @@ CellIndex KeyCells::cellOf(std::string_view key) const {
     }
     const std::uint64_t window = windowOf(key);
     // Starts with a smaller window are below the key, with a larger one above it; only equal
-    // windows need the full comparison.
-    const auto lower = std::lower_bound(m_windows.begin(), m_windows.end(), window);
-    const auto upper = std::upper_bound(lower, m_windows.end(), window);
+    // windows need the full comparison, which is rare once the common prefix is skipped.
+    const std::size_t lower = windowLowerBound(window);
+    if (lower == m_windows.size() || m_windows[lower] != window)
+        return static_cast<CellIndex>(lower); // `lower` starts after the first are below the key
+    const auto upper = std::upper_bound(m_windows.begin() + static_cast<std::ptrdiff_t>(lower),
+                                        m_windows.end(), window);
     // Among equal windows, binary search the full start keys (m_starts is offset by one).
-    const auto firstEqual = m_starts.begin() + 1 + (lower - m_windows.begin());
+    const auto firstEqual = m_starts.begin() + 1 + static_cast<std::ptrdiff_t>(lower);
     const auto lastEqual = m_starts.begin() + 1 + (upper - m_windows.begin());
     const auto firstAbove =
         std::upper_bound(firstEqual, lastEqual, key,
                          [](std::string_view probe, const Key& start) { return probe < start; });
-    const std::size_t below = static_cast<std::size_t>(firstAbove - (m_starts.begin() + 1));
-    // `below` starts after the first are <= key; the first ("") always is.
-    return static_cast<CellIndex>(below);
+    // Starts after the first that are <= key; the first ("") always is.
+    return static_cast<CellIndex>(firstAbove - (m_starts.begin() + 1));
 }
 
 KeyRange KeyCells::range(CellIndex cell) const {

@@ -45,12 +45,16 @@ private:
     explicit KeyCells(std::vector<Key> starts);
     void buildSearchIndex();
     std::uint64_t windowOf(std::string_view key) const;
+    void buildWindowLevels();
+    std::size_t windowLowerBound(std::uint64_t window) const;
 
     std::vector<Key> m_starts;
     // Common prefix of m_starts[1..]; keys that do not share it are ordered by it alone.
     Key m_commonPrefix;
     // Big-endian 8 bytes after the common prefix, for m_starts[1..] (index i holds start i + 1).
     std::vector<std::uint64_t> m_windows;
+    // m_levels[0] is m_windows; each next level keeps every 16th value; all padded with ~0.
+    std::vector<std::vector<std::uint64_t>> m_levels;
 };
 
 } // namespace rangepilot

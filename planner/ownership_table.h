@@ -72,7 +72,7 @@ public:
     std::uint64_t epoch() const { return m_epoch; }
     std::size_t shardCount() const { return m_shards.size(); }
     const std::vector<Shard>& shards() const { return m_shards; } // in key order
-    std::vector<Key> splitKeys() const;                            // every start key but ""
+    std::vector<Key> splitKeys() const;                           // every start key but ""
 
     // Index (into shards()) of the shard whose range contains `key`. O(log n).
     std::size_t indexOf(std::string_view key) const;
@@ -118,11 +118,12 @@ public:
     // at most one role, so its hosts stay distinct.
     Result<OwnershipTable> withHostAdded(const HostId& host) const;
 
-    // Removes `host` from the placement order (the others keep their relative order) and gives
-    // each of its roles to remaining[jump(placementKey(id, slot), H - 1)], stepping forward in
-    // placement order past hosts that already serve that shard. Only shards the host served
-    // change, and only in the role it held. Fails for the last host, or when a shard it serves
-    // needs more distinct hosts (owner + replicas) than would remain.
+    // Removes `host` from the placement order (the others keep their relative order). Each role
+    // it held goes to a host chosen by jump hash among the remaining hosts that do not already
+    // serve that shard, keyed by placementKey(id, slot) salted with the departing host's name
+    // (so its shards spread evenly instead of landing on one neighbour). Only shards the host
+    // served change, and only in the role it held. Fails for an unknown or the last host, or
+    // when a shard it serves needs more distinct hosts (owner + replicas) than would remain.
     Result<OwnershipTable> withHostRemoved(const HostId& host) const;
 
     bool operator==(const OwnershipTable&) const = default;
@@ -131,15 +132,14 @@ private:
     OwnershipTable() = default;
 
     static Result<OwnershipTable> assemble(std::vector<Shard> shards,
-                                           std::vector<HostId> placementHosts,
-                                           std::uint64_t epoch);
+                                           std::vector<HostId> placementHosts, std::uint64_t epoch);
     Result<OwnershipTable> successor(std::vector<Shard> shards,
                                      std::vector<HostId> placementHosts) const;
     // Position in m_shards, or shardCount() when the id is unknown.
     std::size_t positionOf(ShardId id) const;
 
     std::vector<Shard> m_shards;
-    std::vector<Key> m_startKeys;                            // m_startKeys[i] == shard i's start
+    std::vector<Key> m_startKeys;                           // m_startKeys[i] == shard i's start
     std::vector<std::pair<ShardId, std::size_t>> m_idIndex; // sorted by id → position
     std::vector<HostId> m_placementHosts;
     std::vector<HostId> m_sortedHosts;

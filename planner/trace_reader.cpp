@@ -1,1 +1,959 @@
-// placeholder until written
+#include "trace_reader.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace rangepilot {
+
+namespace {
+
+// --- columns -----------------------------------------------------------------------------------
+
+enum Role : int { kTs, kKey, kOp, kEndKey, kBytes, kLatencyUs, kClient, kRoleCount };
+
+constexpr std::array<std::string_view, kRoleCount> kRoleNames = {
+    "ts", "key", "op", "end_key", "bytes", "latency_us", "client"};
+
+constexpr std::array<int ColumnMapping::*, kRoleCount> kRoleMembers = {
+    &ColumnMapping::ts,      &ColumnMapping::key,   &ColumnMapping::op,
+    &ColumnMapping::end_key, &ColumnMapping::bytes, &ColumnMapping::latency_us,
+    &ColumnMapping::client};
+
+// Generous for any real log, small enough that the per-field role table stays tiny.
+constexpr int kMaxColumnPosition = 10000;
+
+constexpr ColumnMapping kCanonicalColumns{0, 1, 2, 3, 4, 5, 6};
+
+constexpr std::size_t kBlockBytes = 1u << 20;
+constexpr std::uint64_t kProgressEveryBytes = 4u << 20;
+constexpr std::size_t kSampleChunkBytes = 16u << 10;
+
+int columnOf(const ColumnMapping& mapping, int role) {
+    return mapping.*kRoleMembers[role];
+}
+
+void setColumn(ColumnMapping& mapping, int role, int column) {
+    mapping.*kRoleMembers[role] = column;
+}
+
+char toLower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool equalsIgnoringCase(std::string_view text, std::string_view lowercase) {
+    if (text.size() != lowercase.size())
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (toLower(text[i]) != lowercase[i])
+            return false;
+    }
+    return true;
+}
+
+int roleNamed(std::string_view name) {
+    for (int role = 0; role < kRoleCount; ++role) {
+        if (equalsIgnoringCase(name, kRoleNames[role]))
+            return role;
+    }
+    return -1;
+}
+
+inline bool isSpace(char c) {
+    return c == ' ' || c == '\t';
+}
+
+inline std::string_view trimSpaces(std::string_view text) {
+    if (text.empty() || (!isSpace(text.front()) && !isSpace(text.back())))
+        return text;
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+        text.remove_suffix(1);
+    return text;
+}
+
+bool hasLetter(std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+// Text from the input, quoted inside a message: printable ASCII only, cut after `limit` bytes.
+std::string printable(std::string_view text, std::size_t limit = 40) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        out += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+    }
+    if (text.size() > limit)
+        out += "...";
+    return out;
+}
+
+std::string describeSize(std::size_t bytes) {
+    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
+        return std::to_string(bytes >> 20) + " MiB";
+    if (bytes >= (1u << 10) && bytes % (1u << 10) == 0)
+        return std::to_string(bytes >> 10) + " KiB";
+    return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+}
+
+// nullptr when `mapping` is usable: ts and key present, positions in range and distinct.
+const char* mappingProblem(const ColumnMapping& mapping) {
+    if (mapping.ts < 0 || mapping.key < 0)
+        return "column mapping needs ts and key";
+    for (int role = 0; role < kRoleCount; ++role) {
+        const int column = columnOf(mapping, role);
+        if (column < -1 || column >= kMaxColumnPosition)
+            return "column mapping has a position out of range";
+        for (int other = role + 1; other < kRoleCount; ++other) {
+            if (column >= 0 && column == columnOf(mapping, other))
+                return "column mapping uses a position twice";
+        }
+    }
+    return nullptr;
+}
+
+// --- eight bytes at a time --------------------------------------------------------------------
+
+// SWAR ("SIMD within a register") helpers in portable C++: a 64-bit word holds eight bytes of a
+// line, and bit 7 of a result byte says whether that byte matched. Used on little-endian only,
+// where the first byte in memory is the lowest in the word.
+namespace swar {
+
+constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+
+inline std::uint64_t broadcast(char c) {
+    return 0x0101010101010101ULL * static_cast<unsigned char>(c);
+}
+
+inline std::uint64_t load(const char* bytes) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes, sizeof word);
+    return word;
+}
+
+// 0x80 in every byte of `word` equal to the byte in `pattern`, 0 elsewhere (exact, no carries
+// between bytes).
+inline std::uint64_t matches(std::uint64_t word, std::uint64_t pattern) {
+    const std::uint64_t zeroWhereEqual = word ^ pattern;
+    const std::uint64_t low = (zeroWhereEqual & kLow7) + kLow7;
+    return ~(low | zeroWhereEqual | kLow7);
+}
+
+inline std::size_t firstMatch(std::uint64_t matchBits) {
+    return static_cast<std::size_t>(std::countr_zero(matchBits)) / 8;
+}
+
+} // namespace swar
+
+// --- fields ------------------------------------------------------------------------------------
+
+// Reads the field at `p` up to the delimiter or `end` and leaves `p` at that delimiter (or end).
+// A field that starts with a double quote runs to the closing quote, may hold the delimiter, and
+// "" inside it is one quote; only then is the text copied (into `scratch`). Returns a reason on
+// malformed quoting, else nullptr.
+inline const char* readField(const char*& p, const char* end, char delimiter, std::string& scratch,
+                             std::string_view& field) {
+    if (p == end || *p != '"') {
+        const char* stop = p;
+        while (stop != end && *stop != delimiter)
+            ++stop;
+        field = std::string_view(p, static_cast<std::size_t>(stop - p));
+        p = stop;
+        return nullptr;
+    }
+    const char* text = p + 1;
+    auto findQuote = [end](const char* from) {
+        return static_cast<const char*>(
+            std::memchr(from, '"', static_cast<std::size_t>(end - from)));
+    };
+    const char* quote = findQuote(text);
+    if (quote == nullptr)
+        return "unterminated quote";
+    if (quote + 1 != end && quote[1] == '"') {
+        scratch.assign(text, quote);
+        for (;;) {
+            scratch += '"';
+            text = quote + 2;
+            quote = findQuote(text);
+            if (quote == nullptr)
+                return "unterminated quote";
+            scratch.append(text, quote);
+            if (quote + 1 == end || quote[1] != '"')
+                break;
+        }
+        field = scratch;
+    } else {
+        field = std::string_view(text, static_cast<std::size_t>(quote - text));
+    }
+    p = quote + 1;
+    if (p != end && *p != delimiter)
+        return "text after a closing quote";
+    return nullptr;
+}
+
+// Decodes a "0x…" key into `buffer` and repoints `text` at it; other keys stay as they are.
+inline bool decodeKeyInPlace(std::string_view& text, std::string& buffer, const char*& reason) {
+    if (text.size() < 2 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+        return true;
+    if (!decodeKeyText(text, buffer, reason))
+        return false;
+    text = buffer;
+    return true;
+}
+
+inline std::optional<Op> parseOpFast(std::string_view text) {
+    // The canonical lowercase names first, compared without a library call; parseOp() handles
+    // case and aliases.
+    const char* c = text.data();
+    switch (text.size()) {
+    case 3:
+        if (c[0] == 'g' && c[1] == 'e' && c[2] == 't')
+            return Op::Get;
+        if (c[0] == 'p' && c[1] == 'u' && c[2] == 't')
+            return Op::Put;
+        break;
+    case 4:
+        if (c[0] == 's' && c[1] == 'c' && c[2] == 'a' && c[3] == 'n')
+            return Op::Scan;
+        break;
+    default:
+        break;
+    }
+    return parseOp(text);
+}
+
+enum class NumberStatus { Ok, NotANumber, TooLarge };
+
+inline NumberStatus parseUnsigned(std::string_view text, std::uint64_t& value) {
+    if (text.empty())
+        return NumberStatus::NotANumber;
+    // Up to 19 digits always fit; only longer text needs the overflow check.
+    constexpr std::size_t kSafeDigits = 19;
+    std::uint64_t result = 0;
+    bool tooLarge = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c < '0' || c > '9')
+            return NumberStatus::NotANumber;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (i >= kSafeDigits && result > (UINT64_MAX - digit) / 10)
+            tooLarge = true;
+        else if (!tooLarge)
+            result = result * 10 + digit;
+    }
+    if (tooLarge)
+        return NumberStatus::TooLarge;
+    value = result;
+    return NumberStatus::Ok;
+}
+
+// Splits lines into the mapped fields and turns them into TraceEvents. Holds the reused buffers,
+// so the views it hands out are valid until the next line.
+class LineParser {
+public:
+    LineParser(const ColumnMapping& mapping, char delimiter, TimeUnit unit)
+        : m_delimiter(delimiter)
+        , m_unit(unit) {
+        int lastColumn = -1;
+        for (int role = 0; role < kRoleCount; ++role)
+            lastColumn = std::max(lastColumn, columnOf(mapping, role));
+        m_roleOfField.assign(static_cast<std::size_t>(lastColumn + 1), -1);
+        for (int role = 0; role < kRoleCount; ++role) {
+            const int column = columnOf(mapping, role);
+            m_mapped[role] = column >= 0;
+            if (column >= 0)
+                m_roleOfField[static_cast<std::size_t>(column)] = static_cast<std::int8_t>(role);
+        }
+    }
+
+    // Returns an empty view when `event` was filled, else the reason the line is bad.
+    std::string_view parse(std::string_view line, TraceEvent& event) {
+        if (const char* reason = split(line))
+            return reason;
+        for (int role = 0; role < kRoleCount; ++role) {
+            if (m_mapped[role] && !m_present[role])
+                return missingField(role);
+        }
+
+        const char* reason = nullptr;
+        if (!parseTimestamp(trimSpaces(m_fields[kTs]), m_unit, event.ts_ms, reason))
+            return reason;
+
+        std::string_view key = m_fields[kKey];
+        if (!decodeKeyInPlace(key, m_keyBytes, reason))
+            return reason;
+        if (key.empty())
+            return "empty key";
+        event.key = key;
+
+        event.op = Op::Get;
+        if (m_mapped[kOp]) {
+            const std::string_view opText = trimSpaces(m_fields[kOp]);
+            if (!opText.empty()) {
+                const std::optional<Op> op = parseOpFast(opText);
+                if (!op)
+                    return unknownOp(opText);
+                event.op = *op;
+            }
+        }
+
+        event.end_key = {};
+        if (event.op == Op::Scan && m_mapped[kEndKey] && !m_fields[kEndKey].empty()) {
+            std::string_view endKey = m_fields[kEndKey];
+            if (!decodeKeyInPlace(endKey, m_endKeyBytes, reason))
+                return reason;
+            if (!endKey.empty() && endKey <= key)
+                return "scan end_key is not greater than key";
+            event.end_key = endKey;
+        }
+
+        event.bytes = 0;
+        if (m_mapped[kBytes]) {
+            if (const char* bad =
+                    parseCount(m_fields[kBytes], event.bytes, "bytes is not a non-negative integer",
+                               "bytes is too large"))
+                return bad;
+        }
+        event.latency_us = 0;
+        if (m_mapped[kLatencyUs]) {
+            if (const char* bad = parseCount(m_fields[kLatencyUs], event.latency_us,
+                                             "latency_us is not a non-negative integer",
+                                             "latency_us is too large"))
+                return bad;
+        }
+        event.client = m_mapped[kClient] ? m_fields[kClient] : std::string_view();
+        return {};
+    }
+
+    // Just the ts field, for recognising a header row; nullopt when the line has none.
+    std::optional<std::string_view> timestampField(std::string_view line) {
+        if (split(line) != nullptr || !m_present[kTs])
+            return std::nullopt;
+        return trimSpaces(m_fields[kTs]);
+    }
+
+private:
+    // Fills m_fields for the mapped roles, stopping after the last mapped field.
+    const char* split(std::string_view line) {
+        m_present.fill(false);
+        if constexpr (std::endian::native == std::endian::little) {
+            if (splitUnquoted(line))
+                return nullptr;
+        }
+        return splitQuoted(line);
+    }
+
+    void takeField(std::size_t index, std::string_view field) {
+        const int role = m_roleOfField[index];
+        if (role >= 0) {
+            m_fields[role] = field;
+            m_present[role] = true;
+        }
+    }
+
+    // The fast path for lines without quotes: finds the delimiters eight bytes at a time. Returns
+    // false (and the caller falls back to splitQuoted) as soon as it meets a double quote.
+    bool splitUnquoted(std::string_view line) {
+        const std::size_t needed = m_roleOfField.size();
+        const char* const data = line.data();
+        const std::size_t size = line.size();
+        const std::uint64_t delimiters = swar::broadcast(m_delimiter);
+        const std::uint64_t quotes = swar::broadcast('"');
+        std::size_t index = 0;
+        std::size_t fieldStart = 0;
+        std::size_t i = 0;
+        for (; i + 8 <= size; i += 8) {
+            const std::uint64_t word = swar::load(data + i);
+            if (swar::matches(word, quotes) != 0)
+                return false;
+            for (std::uint64_t found = swar::matches(word, delimiters); found != 0;
+                 found &= found - 1) {
+                const std::size_t at = i + swar::firstMatch(found);
+                takeField(index, std::string_view(data + fieldStart, at - fieldStart));
+                fieldStart = at + 1;
+                if (++index == needed) {
+                    m_fieldCount = index;
+                    return true;
+                }
+            }
+        }
+        for (; i < size; ++i) {
+            if (data[i] == '"')
+                return false;
+            if (data[i] == m_delimiter) {
+                takeField(index, std::string_view(data + fieldStart, i - fieldStart));
+                fieldStart = i + 1;
+                if (++index == needed) {
+                    m_fieldCount = index;
+                    return true;
+                }
+            }
+        }
+        takeField(index, std::string_view(data + fieldStart, size - fieldStart));
+        m_fieldCount = index + 1; // the line ended before the last mapped field
+        return true;
+    }
+
+    // The general path: any field may be quoted.
+    const char* splitQuoted(std::string_view line) {
+        m_present.fill(false);
+        const std::size_t needed = m_roleOfField.size();
+        const char* p = line.data();
+        const char* const end = p + line.size();
+        std::size_t index = 0;
+        for (;;) {
+            const int role = index < needed ? m_roleOfField[index] : -1;
+            std::string_view field;
+            std::string& scratch = role >= 0 ? m_unescaped[role] : m_unescapedIgnored;
+            if (const char* reason = readField(p, end, m_delimiter, scratch, field))
+                return reason;
+            if (role >= 0) {
+                m_fields[role] = field;
+                m_present[role] = true;
+            }
+            ++index;
+            if (p == end || index >= needed)
+                break;
+            ++p; // over the delimiter
+        }
+        m_fieldCount = index; // exact whenever a mapped field is missing
+        return nullptr;
+    }
+
+    static const char* parseCount(std::string_view text, std::uint64_t& value,
+                                  const char* notANumber, const char* tooLarge) {
+        text = trimSpaces(text);
+        if (text.empty())
+            return nullptr; // an empty optional field means "not recorded"
+        switch (parseUnsigned(text, value)) {
+        case NumberStatus::Ok:
+            return nullptr;
+        case NumberStatus::NotANumber:
+            return notANumber;
+        case NumberStatus::TooLarge:
+            return tooLarge;
+        }
+        return notANumber;
+    }
+
+    std::string_view missingField(int role) {
+        m_reason = "missing field '";
+        m_reason += kRoleNames[role];
+        m_reason += "' (line has ";
+        m_reason += std::to_string(m_fieldCount);
+        m_reason += " fields)";
+        return m_reason;
+    }
+
+    std::string_view unknownOp(std::string_view op) {
+        m_reason = "unknown op '";
+        m_reason += printable(op);
+        m_reason += '\'';
+        return m_reason;
+    }
+
+    char m_delimiter;
+    TimeUnit m_unit;
+    std::vector<std::int8_t> m_roleOfField; // field index -> role, -1 for unmapped fields
+    std::array<bool, kRoleCount> m_mapped{};
+    std::array<bool, kRoleCount> m_present{};
+    std::array<std::string_view, kRoleCount> m_fields{};
+    std::array<std::string, kRoleCount> m_unescaped;
+    std::string m_unescapedIgnored;
+    std::string m_keyBytes;
+    std::string m_endKeyBytes;
+    std::string m_reason;
+    std::size_t m_fieldCount = 0;
+};
+
+// --- line 1 ------------------------------------------------------------------------------------
+
+// How the lines of a file map to columns, and whether line 1 is a header to skip.
+struct Layout {
+    ColumnMapping mapping;
+    bool skipFirstLine = false;
+};
+
+std::string_view withoutLineEnd(std::string_view line) {
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    return line;
+}
+
+std::string_view withoutByteOrderMark(std::string_view line) {
+    if (line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF")
+        line.remove_prefix(3);
+    return line;
+}
+
+bool looksLikeHeaderRow(std::string_view line, const ColumnMapping& mapping,
+                        const TraceReadOptions& options) {
+    LineParser parser(mapping, options.delimiter, options.time_unit);
+    const std::optional<std::string_view> ts = parser.timestampField(line);
+    if (!ts || ts->empty() || !hasLetter(*ts))
+        return false;
+    TimeMs ignored = 0;
+    const char* reason = nullptr;
+    return !parseTimestamp(*ts, options.time_unit, ignored, reason);
+}
+
+Result<ColumnMapping> mappingFromHeader(std::string_view line, const TraceReadOptions& options,
+                                        const std::string& file) {
+    const std::string where = file + ":1: ";
+    ColumnMapping mapping;
+    std::string scratch;
+    const char* p = line.data();
+    const char* const end = p + line.size();
+    for (int index = 0;; ++index) {
+        std::string_view name;
+        if (const char* reason = readField(p, end, options.delimiter, scratch, name))
+            return Error{where + reason + " in the header"};
+        const int role = roleNamed(trimSpaces(name));
+        if (role >= 0 && index < kMaxColumnPosition) {
+            if (columnOf(mapping, role) >= 0)
+                return Error{where + "column '" + std::string(kRoleNames[role]) +
+                             "' appears twice in the header"};
+            setColumn(mapping, role, index);
+        }
+        if (p == end)
+            break;
+        ++p;
+    }
+    for (const int role : {kTs, kKey}) {
+        if (columnOf(mapping, role) >= 0)
+            continue;
+        std::string message =
+            where + "missing column '" + std::string(kRoleNames[role]) + "' in the header";
+        TimeMs ignored = 0;
+        const char* reason = nullptr;
+        const char* q = line.data();
+        std::string_view field;
+        if (readField(q, end, options.delimiter, scratch, field) == nullptr &&
+            parseTimestamp(trimSpaces(field), options.time_unit, ignored, reason))
+            message += " (line 1 looks like data: does the file have no header?)";
+        return Error{message};
+    }
+    return mapping;
+}
+
+Result<Layout> layoutFromFirstLine(std::string_view line, const TraceReadOptions& options,
+                                   const std::string& file) {
+    if (options.columns)
+        return Layout{*options.columns,
+                      options.header || looksLikeHeaderRow(line, *options.columns, options)};
+    if (!options.header)
+        return Layout{kCanonicalColumns, looksLikeHeaderRow(line, kCanonicalColumns, options)};
+    Result<ColumnMapping> mapping = mappingFromHeader(line, options, file);
+    if (!mapping)
+        return mapping.error();
+    return Layout{mapping.value(), true};
+}
+
+// --- the read loop -----------------------------------------------------------------------------
+
+class ReadSession {
+public:
+    ReadSession(std::FILE* file, const std::string& name, const TraceReadOptions& options,
+                std::uint64_t totalBytes, EventCallback onEvent, BadLineCallback onBadLine,
+                ProgressCallback onProgress)
+        : m_file(file)
+        , m_name(name)
+        , m_options(options)
+        , m_totalBytes(totalBytes)
+        , m_onEvent(onEvent)
+        , m_onBadLine(onBadLine)
+        , m_onProgress(onProgress)
+        , m_tooLongReason("line longer than " + describeSize(options.max_line_bytes)) {}
+
+    Result<TraceReadSummary> run() {
+        std::vector<char> buffer(kBlockBytes);
+        std::size_t begin = 0;   // start of the first unprocessed line
+        std::size_t end = 0;     // end of the data in the buffer
+        std::size_t scanned = 0; // bytes after `begin` known to hold no newline
+        bool skippingLongLine = false;
+        bool endOfInput = false;
+        const std::size_t maxLine = m_options.max_line_bytes;
+
+        for (;;) {
+            for (;;) {
+                char* const data = buffer.data();
+                const std::size_t from = begin + scanned;
+                const void* newline = std::memchr(data + from, '\n', end - from);
+                if (newline == nullptr) {
+                    scanned = end - begin;
+                    break;
+                }
+                const auto lineEnd =
+                    static_cast<std::size_t>(static_cast<const char*>(newline) - data);
+                Flow flow = Flow::Continue;
+                if (skippingLongLine)
+                    skippingLongLine = false; // its tail ends here; it was reported already
+                else if (lineEnd - begin > maxLine)
+                    flow = handleTooLongLine();
+                else
+                    flow = handleLine(std::string_view(data + begin, lineEnd - begin));
+                begin = lineEnd + 1;
+                scanned = 0;
+                if (flow == Flow::Stop)
+                    return finish();
+            }
+            if (endOfInput)
+                break;
+
+            // Only a partial line is left: report it now if it is already too long, then keep
+            // (or drop) it and read the next block behind it.
+            if (!skippingLongLine && end - begin > maxLine) {
+                if (handleTooLongLine() == Flow::Stop)
+                    return finish();
+                skippingLongLine = true;
+            }
+            if (skippingLongLine) {
+                begin = end = scanned = 0;
+            } else {
+                std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+                end -= begin;
+                begin = 0;
+            }
+            if (buffer.size() - end < kBlockBytes / 2)
+                buffer.resize(std::max(buffer.size() * 2, end + kBlockBytes));
+
+            const std::size_t wanted = buffer.size() - end;
+            const std::size_t got = std::fread(buffer.data() + end, 1, wanted, m_file);
+            if (got < wanted) {
+                if (std::ferror(m_file))
+                    return Error{m_name + ": read error: " + std::strerror(errno)};
+                endOfInput = true;
+            }
+            end += got;
+            m_summary.bytes += got;
+            reportProgress(false);
+        }
+
+        // A last line without a newline.
+        if (begin < end && !skippingLongLine) {
+            if (end - begin > maxLine)
+                handleTooLongLine();
+            else
+                handleLine(std::string_view(buffer.data() + begin, end - begin));
+        }
+        return finish();
+    }
+
+private:
+    enum class Flow { Continue, Stop };
+
+    bool stopRequested() {
+        if (m_options.stop == nullptr || !m_options.stop->load(std::memory_order_relaxed))
+            return false;
+        m_summary.stopped_early = true;
+        return true;
+    }
+
+    Flow handleLine(std::string_view line) {
+        if (stopRequested())
+            return Flow::Stop;
+        ++m_summary.lines;
+        line = withoutLineEnd(line);
+        if (!m_parser) {
+            line = withoutByteOrderMark(line);
+            Result<Layout> layout = layoutFromFirstLine(line, m_options, m_name);
+            if (!layout) {
+                m_error = layout.error();
+                return Flow::Stop;
+            }
+            m_parser.emplace(layout->mapping, m_options.delimiter, m_options.time_unit);
+            if (layout->skipFirstLine)
+                return Flow::Continue;
+        }
+        if (line.empty())
+            return Flow::Continue;
+        const std::string_view reason = m_parser->parse(line, m_event);
+        if (!reason.empty())
+            return reportBadLine(reason);
+        if (m_summary.events == 0) {
+            m_summary.min_ts = m_summary.max_ts = m_event.ts_ms;
+        } else {
+            m_summary.min_ts = std::min(m_summary.min_ts, m_event.ts_ms);
+            m_summary.max_ts = std::max(m_summary.max_ts, m_event.ts_ms);
+        }
+        ++m_summary.events;
+        m_onEvent(m_event);
+        return Flow::Continue;
+    }
+
+    Flow handleTooLongLine() {
+        if (stopRequested())
+            return Flow::Stop;
+        ++m_summary.lines;
+        if (!m_parser) {
+            // Without line 1 our own format has no columns; a mapped format does.
+            if (!m_options.columns && m_options.header) {
+                m_error = Error{m_name + ":1: " + m_tooLongReason + " (the header)"};
+                return Flow::Stop;
+            }
+            m_parser.emplace(m_options.columns ? *m_options.columns : kCanonicalColumns,
+                             m_options.delimiter, m_options.time_unit);
+            if (m_options.columns && m_options.header)
+                return Flow::Continue; // the header, skipped unread
+        }
+        return reportBadLine(m_tooLongReason);
+    }
+
+    Flow reportBadLine(std::string_view reason) {
+        const BadLine bad{m_name, m_summary.lines, reason};
+        if (m_options.strict) {
+            m_error = Error{formatBadLine(bad)};
+            return Flow::Stop;
+        }
+        ++m_summary.bad_lines;
+        if (m_onBadLine)
+            m_onBadLine(bad);
+        return Flow::Continue;
+    }
+
+    void reportProgress(bool atEnd) {
+        if (!m_onProgress)
+            return;
+        if (atEnd || m_summary.bytes - m_lastProgressBytes >= kProgressEveryBytes) {
+            m_lastProgressBytes = m_summary.bytes;
+            m_onProgress(m_summary.bytes, m_totalBytes);
+        }
+    }
+
+    Result<TraceReadSummary> finish() {
+        if (m_error)
+            return *m_error;
+        reportProgress(true);
+        return m_summary;
+    }
+
+    std::FILE* m_file;
+    const std::string& m_name;
+    const TraceReadOptions& m_options;
+    std::uint64_t m_totalBytes;
+    EventCallback m_onEvent;
+    BadLineCallback m_onBadLine;
+    ProgressCallback m_onProgress;
+    std::string m_tooLongReason;
+    std::optional<LineParser> m_parser; // set once line 1 has fixed the layout
+    std::optional<Error> m_error;
+    TraceReadSummary m_summary;
+    TraceEvent m_event;
+    std::uint64_t m_lastProgressBytes = 0;
+};
+
+// --- sampling ----------------------------------------------------------------------------------
+
+std::uint64_t splitMix64(std::uint64_t& state) {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+// Reads the line that starts at `offset` (or, with skipPartial, the first line that starts after
+// it) into `buffer` and points `line` at it, without the newline. False at end of file, on a
+// read error, or when the line is longer than `maxLine`.
+bool readLineAt(std::FILE* file, std::uint64_t offset, bool skipPartial, std::size_t maxLine,
+                std::string& buffer, std::string_view& line) {
+    if (std::fseek(file, static_cast<long>(offset), SEEK_SET) != 0)
+        return false;
+    buffer.clear();
+    const std::size_t npos = std::string::npos;
+    std::size_t lineStart = skipPartial ? npos : 0;
+    std::size_t searchFrom = 0;
+    const std::size_t readLimit = maxLine * 2 + 2;
+    for (;;) {
+        const std::size_t old = buffer.size();
+        buffer.resize(old + kSampleChunkBytes);
+        const std::size_t got = std::fread(buffer.data() + old, 1, kSampleChunkBytes, file);
+        buffer.resize(old + got);
+        if (lineStart == npos) {
+            const std::size_t newline = buffer.find('\n', searchFrom);
+            lineStart = newline == npos ? npos : newline + 1;
+            searchFrom = newline == npos ? buffer.size() : lineStart;
+        }
+        if (lineStart != npos) {
+            const std::size_t newline = buffer.find('\n', searchFrom);
+            if (newline != npos) {
+                line = std::string_view(buffer).substr(lineStart, newline - lineStart);
+                return line.size() <= maxLine;
+            }
+            searchFrom = buffer.size();
+        }
+        if (got < kSampleChunkBytes) {
+            if (lineStart == npos || lineStart >= buffer.size())
+                return false;
+            line = std::string_view(buffer).substr(lineStart);
+            return line.size() <= maxLine;
+        }
+        if (buffer.size() > readLimit)
+            return false;
+    }
+}
+
+} // namespace
+
+// --- public API --------------------------------------------------------------------------------
+
+Result<ColumnMapping> parseColumnMapping(std::string_view spec) {
+    const std::string prefix = "--columns: ";
+    if (trimSpaces(spec).empty())
+        return Error{prefix + "empty; expected e.g. ts=1,key=2,op=3"};
+    ColumnMapping mapping;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t comma = spec.find(',', start);
+        const std::string_view item = trimSpaces(
+            spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start));
+        const std::string quoted = prefix + "'" + std::string(item) + "': ";
+        if (item.empty())
+            return Error{prefix + "empty item (two commas in a row?)"};
+        const std::size_t equals = item.find('=');
+        if (equals == std::string_view::npos)
+            return Error{quoted + "expected name=position"};
+        const std::string_view name = trimSpaces(item.substr(0, equals));
+        const std::string_view position = trimSpaces(item.substr(equals + 1));
+        const int role = roleNamed(name);
+        if (role < 0)
+            return Error{quoted + "unknown column '" + std::string(name) +
+                         "' (known: ts, key, op, end_key, bytes, latency_us, client)"};
+        std::uint64_t number = 0;
+        if (parseUnsigned(position, number) != NumberStatus::Ok || number < 1 ||
+            number > static_cast<std::uint64_t>(kMaxColumnPosition))
+            return Error{quoted + "position must be a whole number from 1 to " +
+                         std::to_string(kMaxColumnPosition)};
+        if (columnOf(mapping, role) >= 0)
+            return Error{quoted + "column '" + std::string(kRoleNames[role]) + "' is given twice"};
+        const int column = static_cast<int>(number) - 1;
+        for (int other = 0; other < kRoleCount; ++other) {
+            if (columnOf(mapping, other) == column)
+                return Error{quoted + "position " + std::to_string(number) +
+                             " is already given to '" + std::string(kRoleNames[other]) + "'"};
+        }
+        setColumn(mapping, role, column);
+        if (comma == std::string_view::npos)
+            break;
+        start = comma + 1;
+    }
+    for (const int role : {kTs, kKey}) {
+        if (columnOf(mapping, role) < 0)
+            return Error{prefix + "column '" + std::string(kRoleNames[role]) + "' is required"};
+    }
+    return mapping;
+}
+
+std::string formatBadLine(const BadLine& bad) {
+    std::string text(bad.file);
+    text += ':';
+    text += std::to_string(bad.line);
+    text += ": ";
+    text += bad.reason;
+    return text;
+}
+
+void TraceReader::FileCloser::operator()(std::FILE* file) const {
+    if (file != nullptr && file != stdin)
+        std::fclose(file);
+}
+
+Result<TraceReader> TraceReader::open(std::string path, TraceReadOptions options) {
+    const bool isStdin = path == "-";
+    const std::string name = isStdin ? std::string("<stdin>") : path;
+    if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r')
+        return Error{name + ": the delimiter cannot be a quote or a line break"};
+    if (options.max_line_bytes == 0)
+        return Error{name + ": the maximum line length must be positive"};
+    if (options.columns) {
+        if (const char* problem = mappingProblem(*options.columns))
+            return Error{name + ": " + problem};
+    }
+
+    TraceReader reader;
+    reader.m_path = std::move(path);
+    reader.m_displayName = name;
+    reader.m_options = std::move(options);
+    if (isStdin) {
+        reader.m_file.reset(stdin);
+        return reader;
+    }
+
+    std::error_code error;
+    if (std::filesystem::is_directory(reader.m_path, error))
+        return Error{name + ": cannot open: " + std::strerror(EISDIR)};
+    errno = 0;
+    std::FILE* file = std::fopen(reader.m_path.c_str(), "rb");
+    if (file == nullptr)
+        return Error{name + ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT)};
+    reader.m_file.reset(file);
+    if (std::filesystem::is_regular_file(reader.m_path, error)) {
+        reader.m_seekable = true;
+        const std::uintmax_t size = std::filesystem::file_size(reader.m_path, error);
+        reader.m_sizeBytes = error ? 0 : static_cast<std::uint64_t>(size);
+    }
+    return reader;
+}
+
+Result<TraceReadSummary> TraceReader::read(EventCallback onEvent, BadLineCallback onBadLine,
+                                           ProgressCallback onProgress) {
+    if (!m_file)
+        return Error{m_displayName + ": not open"};
+    if (m_seekable) {
+        if (std::fseek(m_file.get(), 0, SEEK_SET) != 0)
+            return Error{m_displayName + ": cannot rewind: " + std::strerror(errno)};
+        std::clearerr(m_file.get());
+    } else if (m_consumed) {
+        return Error{m_displayName + ": can be read only once (it is not a regular file)"};
+    }
+    m_consumed = true;
+    ReadSession session(m_file.get(), m_displayName, m_options, m_sizeBytes, onEvent, onBadLine,
+                        onProgress);
+    return session.run();
+}
+
+Result<std::vector<Key>> TraceReader::sampleKeys(std::size_t count, std::uint64_t seed) const {
+    if (!m_seekable)
+        return Error{m_displayName + ": cannot sample keys: not a regular file"};
+    errno = 0;
+    const FileHandle file(std::fopen(m_path.c_str(), "rb"));
+    if (!file)
+        return Error{m_displayName +
+                     ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT)};
+
+    std::vector<Key> keys;
+    std::string buffer;
+    std::string_view line;
+    if (count == 0 || m_sizeBytes == 0 ||
+        !readLineAt(file.get(), 0, false, m_options.max_line_bytes, buffer, line))
+        return keys;
+    Result<Layout> layout =
+        layoutFromFirstLine(withoutByteOrderMark(withoutLineEnd(line)), m_options, m_displayName);
+    if (!layout)
+        return layout.error();
+    LineParser parser(layout->mapping, m_options.delimiter, m_options.time_unit);
+
+    // Sorted offsets: the reads move forward through the file, kind to disks and caches.
+    std::vector<std::uint64_t> offsets(count);
+    std::uint64_t state = seed;
+    for (std::uint64_t& offset : offsets)
+        offset = splitMix64(state) % m_sizeBytes;
+    std::sort(offsets.begin(), offsets.end());
+
+    keys.reserve(count);
+    TraceEvent event;
+    for (const std::uint64_t offset : offsets) {
+        if (!readLineAt(file.get(), offset, true, m_options.max_line_bytes, buffer, line))
+            continue;
+        line = withoutLineEnd(line);
+        if (!line.empty() && parser.parse(line, event).empty())
+            keys.emplace_back(event.key);
+    }
+    return keys;
+}
+
+} // namespace rangepilot

@@ -1,1 +1,161 @@
 #pragma once
+
+// Reads query traces: CSV files of our own format (a header names the columns) or foreign logs
+// mapped by column position, into TraceEvents handed to a callback, one pass in file order.
+//
+// Robustness: whatever the bytes, the reader never crashes or hangs and keeps every good line.
+// A line that does not parse is a bad line: skipped, counted and reported with its 1-based physical
+// line number (the header is line 1) and a short reason; strict mode turns the first one into an
+// Error. Records are physical lines: a quoted field may hold the delimiter and "" (an escaped
+// quote) but not a line break (binary keys use the 0x… form), so one broken line never swallows
+// the rest of the file. Blank lines are skipped silently; CRLF endings and a UTF-8 BOM are fine.
+//
+// Cost: one sequential read in multi-MiB blocks; lines are split in place into string_views, so
+// nothing is allocated per line except for quoted fields with escapes and hex keys (decoded into
+// reused buffers). Views in a TraceEvent or BadLine are valid only during the callback.
+
+#include "key.h"
+#include "result.h"
+#include "timestamp.h"
+#include "trace_event.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace rangepilot {
+
+// A non-owning reference to a callable: one indirect call, no allocation. It must not outlive the
+// callable, so use it for parameters (a lambda passed in the call lives until the call returns),
+// never as a stored member or a local initialised from a temporary lambda.
+template <typename Signature>
+class FunctionRef;
+
+template <typename R, typename... Args>
+class FunctionRef<R(Args...)> {
+public:
+    FunctionRef() = default;
+
+    template <typename F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
+             !std::is_function_v<std::remove_reference_t<F>> &&
+             std::is_invocable_r_v<R, F&, Args...>)
+        FunctionRef(
+            F&& callable) // NOLINT(google-explicit-constructor): used like a function parameter
+        : m_callable(const_cast<void*>(static_cast<const void*>(std::addressof(callable))))
+        , m_invoke(&invoke<std::remove_reference_t<F>>) {}
+
+    R operator()(Args... args) const { return m_invoke(m_callable, std::forward<Args>(args)...); }
+    explicit operator bool() const { return m_invoke != nullptr; }
+
+private:
+    template <typename F>
+    static R invoke(void* callable, Args... args) {
+        return static_cast<R>((*static_cast<F*>(callable))(std::forward<Args>(args)...));
+    }
+
+    void* m_callable = nullptr;
+    R (*m_invoke)(void*, Args...) = nullptr;
+};
+
+// Which field (0-based) holds each column; -1 = absent. ts and key are required.
+struct ColumnMapping {
+    int ts = -1, key = -1, op = -1, end_key = -1, bytes = -1, latency_us = -1, client = -1;
+    bool operator==(const ColumnMapping&) const = default;
+};
+
+// Parses "ts=1,key=5,op=6" (1-based positions, names as in ColumnMapping). Errors start with
+// "--columns: " and name the bad item, e.g. "--columns: 'kye=2': unknown column 'kye'".
+Result<ColumnMapping> parseColumnMapping(std::string_view spec);
+
+struct TraceReadOptions {
+    bool strict = false;                  // stop at the first bad line (read() returns its Error)
+    std::optional<ColumnMapping> columns; // set: a foreign log, fields mapped by position
+    // Line 1 is a header. false: line 1 is data, except that a row whose ts field is not a
+    // timestamp but contains letters ("time", "timestamp") is recognised as a header and skipped.
+    // Without `columns` the header names the columns; with header == false the columns are then
+    // in our canonical order ts,key,op,end_key,bytes,latency_us,client.
+    bool header = true;
+    TimeUnit time_unit = TimeUnit::Milliseconds; // for numeric ts
+    char delimiter = ',';
+    std::size_t max_line_bytes = 16u
+                                 << 20; // longer lines are bad lines ("line longer than 16 MiB")
+    // Checked before every line; when it becomes true the read stops and the summary says
+    // stopped_early. Lets another thread (or the event callback) cancel a long read.
+    const std::atomic<bool>* stop = nullptr;
+};
+
+struct BadLine {
+    std::string_view file;
+    std::uint64_t line = 0; // 1-based physical line number
+    std::string_view reason;
+};
+
+// "FILE:LINE: reason".
+std::string formatBadLine(const BadLine& bad);
+
+struct TraceReadSummary {
+    std::uint64_t lines = 0;     // physical lines seen, header and blank lines included
+    std::uint64_t events = 0;    // good lines delivered to onEvent
+    std::uint64_t bad_lines = 0; // lines reported to onBadLine
+    std::uint64_t bytes = 0;     // bytes consumed
+    TimeMs min_ts = 0;           // valid when events > 0
+    TimeMs max_ts = 0;           // valid when events > 0
+    bool stopped_early = false;  // TraceReadOptions::stop ended the read
+};
+
+using EventCallback = FunctionRef<void(const TraceEvent&)>;
+using BadLineCallback = FunctionRef<void(const BadLine&)>;
+using ProgressCallback = FunctionRef<void(std::uint64_t bytesDone, std::uint64_t bytesTotal)>;
+
+class TraceReader {
+public:
+    // Opens `path` ("-" = standard input). Errors: "FILE: cannot open: <reason>", bad options.
+    static Result<TraceReader> open(std::string path, TraceReadOptions options = {});
+
+    const std::string& path() const { return m_path; }
+    // The name used in messages: the path, or "<stdin>".
+    const std::string& displayName() const { return m_displayName; }
+    std::uint64_t sizeBytes() const { return m_sizeBytes; } // 0 when unknown (pipe)
+    bool seekable() const { return m_seekable; }
+    const TraceReadOptions& options() const { return m_options; }
+
+    // Reads the whole input once, in file order: onEvent for every good line, onBadLine for every
+    // bad line (not called in strict mode, where the first bad line ends the read with the Error
+    // "FILE:LINE: reason"), onProgress(bytesDone, bytesTotal) about every 4 MiB and once at the
+    // end (bytesTotal 0 when unknown). A header that lacks a required column is an Error naming
+    // the file, line 1 and the column. A seekable file can be read again; a pipe only once.
+    Result<TraceReadSummary> read(EventCallback onEvent, BadLineCallback onBadLine = {},
+                                  ProgressCallback onProgress = {});
+
+    // About `count` keys (decoded bytes, in file order, repeats possible) from lines at random
+    // offsets spread over the whole file, deterministic for `seed`; each offset skips to the next
+    // line start, lines are parsed with read()'s rules and bad ones ignored. Only for seekable
+    // files (Error otherwise). Reads roughly count small blocks, not the whole file.
+    Result<std::vector<Key>> sampleKeys(std::size_t count, std::uint64_t seed) const;
+
+private:
+    struct FileCloser {
+        void operator()(std::FILE* file) const;
+    };
+    using FileHandle = std::unique_ptr<std::FILE, FileCloser>;
+
+    TraceReader() = default;
+
+    std::string m_path;
+    std::string m_displayName;
+    TraceReadOptions m_options;
+    FileHandle m_file;
+    std::uint64_t m_sizeBytes = 0;
+    bool m_seekable = false;
+    bool m_consumed = false; // a pipe that has been read
+};
+
+} // namespace rangepilot
