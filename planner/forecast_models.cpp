@@ -174,13 +174,9 @@ void EwmaModel::forecast(std::span<const double>, std::span<double> out) const {
 // ---------------------------------------------------------------------------------------------
 // Holt–Winters
 
-struct HoltWintersModel::Candidate {
-    double alpha, beta, gamma, phi;
-};
-
 namespace {
 
-constexpr std::size_t kHwBatch = 8;
+constexpr std::size_t kHwBatch = 16;
 
 // Keeps the parameters in the region where the recursions are stable and interpretable.
 void constrain(HoltWintersParameters& p) {
@@ -190,21 +186,50 @@ void constrain(HoltWintersParameters& p) {
     p.phi = std::clamp(p.phi, 0.8, 0.98);
 }
 
+std::size_t indexOfMinimum(std::span<const double> values) {
+    return static_cast<std::size_t>(std::min_element(values.begin(), values.end()) -
+                                    values.begin());
+}
+
+// Four one-coordinate moves per parameter around `best`: alpha and gamma by the factors 1/f2, 1/f1,
+// f1, f2; beta likewise (from small fractions of alpha when it is 0); phi by ±delta, ±2·delta.
+void coordinateMoves(const HoltWintersParameters& best, double f1, double f2, double delta,
+                     std::array<HoltWintersParameters, kHwBatch>& trial) {
+    const std::array<double, 4> factors = {1.0 / f2, 1.0 / f1, f1, f2};
+    trial.fill(best);
+    for (std::size_t i = 0; i < 4; ++i) {
+        trial[i].alpha = best.alpha * factors[i];
+        trial[4 + i].gamma = best.gamma > 0.0 ? best.gamma * factors[i] : 0.01 * factors[i] * f2;
+        trial[8 + i].beta = best.beta > 0.0 ? best.beta * factors[i] : 0.02 * best.alpha * factors[i];
+    }
+    trial[12].phi = best.phi - 2.0 * delta;
+    trial[13].phi = best.phi - delta;
+    trial[14].phi = best.phi + delta;
+    trial[15].phi = best.phi + 2.0 * delta;
+    for (HoltWintersParameters& p : trial) {
+        constrain(p);
+    }
+}
+
 } // namespace
 
 void HoltWintersModel::evaluateBatch(std::span<const double> train,
-                                     std::span<const Candidate> candidates, std::span<double> sse) {
+                                     std::span<const HoltWintersParameters> candidates,
+                                     std::span<double> sse) {
+    // The recursion is rewritten on u = l + φ·b (the forecast before the season) and d = φ·b:
+    //   e = y − s − u,  u ← u + φ·d + (α + φ·β)·e,  d ← φ·d + φ·β·e,  s ← s + γ·e,
+    // which is algebraically the same as fit()'s form but has a shorter dependency chain per step.
     // Struct-of-arrays state so the inner loop over candidates vectorises; the season table is
-    // phase-major (the 8 candidates of one phase are adjacent).
-    std::array<double, kHwBatch> level, trend, alpha, beta, gamma, phi, total;
+    // phase-major (the candidates of one phase are adjacent).
+    std::array<double, kHwBatch> base, damped, phi, levelGain, trendGain, gamma, total;
     for (std::size_t k = 0; k < kHwBatch; ++k) {
-        const Candidate& c = candidates[std::min(k, candidates.size() - 1)];
-        alpha[k] = c.alpha;
-        beta[k] = c.beta;
-        gamma[k] = c.gamma;
+        const HoltWintersParameters& c = candidates[std::min(k, candidates.size() - 1)];
         phi[k] = c.phi;
-        level[k] = m_initialLevel;
-        trend[k] = m_initialTrend;
+        levelGain[k] = c.alpha + c.phi * c.beta;
+        trendGain[k] = c.phi * c.beta;
+        gamma[k] = c.gamma;
+        damped[k] = c.phi * m_initialTrend;
+        base[k] = m_initialLevel + damped[k];
         total[k] = 0.0;
     }
     m_batchSeasons.resize(m_period * kHwBatch);
@@ -216,11 +241,11 @@ void HoltWintersModel::evaluateBatch(std::span<const double> train,
     for (const double y : train) {
         double* season = m_batchSeasons.data() + phase * kHwBatch;
         for (std::size_t k = 0; k < kHwBatch; ++k) {
-            const double damped = phi[k] * trend[k];
-            const double error = y - (level[k] + damped + season[k]);
+            const double error = (y - season[k]) - base[k];
             total[k] += error * error;
-            level[k] += damped + alpha[k] * error;
-            trend[k] = damped + beta[k] * error;
+            const double nextDamped = phi[k] * damped[k];
+            base[k] = (base[k] + nextDamped) + levelGain[k] * error;
+            damped[k] = nextDamped + trendGain[k] * error;
             season[k] += gamma[k] * error;
         }
         if (++phase == m_period) {
@@ -262,54 +287,33 @@ Status HoltWintersModel::fit(std::span<const double> train, const ModelSettings&
     m_initialTrend = slope;
     m_initialLevel = firstMean - slope * (centre + 1.0); // one step before t = 0
 
-    const auto toCandidate = [](const HoltWintersParameters& p) {
-        return Candidate{p.alpha, p.beta, p.gamma, p.phi};
-    };
-    std::array<Candidate, kHwBatch> batch{};
+    std::array<HoltWintersParameters, kHwBatch> trial{};
     std::array<double, kHwBatch> sse{};
 
-    // Coarse grid over the two parameters that matter most for noisy daily load.
+    // Coarse grid over the parameters that matter most for noisy daily load.
     constexpr std::array<double, 4> alphaGrid = {0.02, 0.08, 0.25, 0.6};
     constexpr std::array<double, 2> gammaGrid = {0.05, 0.25};
-    std::array<HoltWintersParameters, kHwBatch> trial{};
-    for (std::size_t a = 0; a < alphaGrid.size(); ++a) {
-        for (std::size_t g = 0; g < gammaGrid.size(); ++g) {
-            HoltWintersParameters& p = trial[a * gammaGrid.size() + g];
-            p = {alphaGrid[a], 0.0, gammaGrid[g], 0.95};
-            constrain(p);
+    std::size_t next = 0;
+    for (const double alpha : alphaGrid) {
+        for (const double gamma : gammaGrid) {
+            trial[next++] = {alpha, 0.0, gamma, 0.95};
+            trial[next++] = {alpha, 0.05 * alpha, gamma, 0.9};
         }
     }
-    for (std::size_t k = 0; k < kHwBatch; ++k) {
-        batch[k] = toCandidate(trial[k]);
+    for (HoltWintersParameters& p : trial) {
+        constrain(p);
     }
-    evaluateBatch(train, batch, sse);
-    auto bestIndex = static_cast<std::size_t>(std::min_element(sse.begin(), sse.end()) -
-                                              sse.begin());
+    evaluateBatch(train, trial, sse);
+    std::size_t bestIndex = indexOfMinimum(sse);
     HoltWintersParameters best = trial[bestIndex];
     double bestSse = sse[bestIndex];
 
-    // Coordinate search: one step up and down in each parameter, all 8 in one sweep; smaller
-    // steps each pass.
-    constexpr std::array<double, 3> factors = {2.0, 1.5, 1.25};
-    constexpr std::array<double, 3> phiSteps = {0.04, 0.02, 0.01};
-    for (std::size_t pass = 0; pass < factors.size(); ++pass) {
-        const double f = factors[pass];
-        trial.fill(best);
-        trial[0].alpha = best.alpha * f;
-        trial[1].alpha = best.alpha / f;
-        trial[2].gamma = best.gamma > 0.0 ? best.gamma * f : 0.02;
-        trial[3].gamma = best.gamma > 0.005 ? best.gamma / f : 0.0;
-        trial[4].beta = std::max(best.beta * f, 0.01 * best.alpha);
-        trial[5].beta = best.beta > 0.0005 ? best.beta / f : 0.0;
-        trial[6].phi = best.phi + phiSteps[pass];
-        trial[7].phi = best.phi - phiSteps[pass];
-        for (std::size_t k = 0; k < kHwBatch; ++k) {
-            constrain(trial[k]);
-            batch[k] = toCandidate(trial[k]);
-        }
-        evaluateBatch(train, batch, sse);
-        bestIndex = static_cast<std::size_t>(std::min_element(sse.begin(), sse.end()) -
-                                             sse.begin());
+    // Coordinate search: coarse then fine steps, 16 moves per sweep.
+    constexpr std::array<std::array<double, 3>, 2> passes = {{{1.5, 2.5, 0.03}, {1.1, 1.25, 0.01}}};
+    for (const auto& [f1, f2, delta] : passes) {
+        coordinateMoves(best, f1, f2, delta, trial);
+        evaluateBatch(train, trial, sse);
+        bestIndex = indexOfMinimum(sse);
         if (sse[bestIndex] < bestSse) {
             bestSse = sse[bestIndex];
             best = trial[bestIndex];
@@ -458,36 +462,37 @@ void SparModel::accumulateCrossProducts(std::span<const double> train, std::size
     m_seasonalTarget.assign(lags, 0.0);
     m_recentTarget.assign(maxLag, 0.0);
 
-    std::array<double, kMaxSparDays + 64> seasonalBuffer{};
-    std::vector<double> seasonal; // only used when the horizon spans many days
-    double* x = seasonalBuffer.data();
-    if (lags > seasonalBuffer.size()) {
-        seasonal.resize(lags);
-        x = seasonal.data();
-    }
+    // One row's features, contiguous so the products below vectorise: x[k] = y(s − (k + 1)·P),
+    // r[l] = r(s − l − 1).
+    m_rowScratch.resize(lags + maxLag);
+    double* x = m_rowScratch.data();
+    double* r = m_rowScratch.data() + lags;
     for (std::size_t s = firstRow; s < train.size(); ++s) {
         const double target = train[s];
         for (std::size_t k = 0; k < lags; ++k) {
             x[k] = train[s - (k + 1) * m_period];
         }
-        const double* r = m_residuals.data() + s; // r[-l] = r(s − l)
+        for (std::size_t l = 0; l < maxLag; ++l) {
+            r[l] = m_residuals[s - l - 1];
+        }
         for (std::size_t k = 0; k < lags; ++k) {
-            m_seasonalTarget[k] += target * x[k];
+            const double xk = x[k];
+            m_seasonalTarget[k] += target * xk;
             double* row = m_seasonalGram.data() + k * lags;
             for (std::size_t k2 = k; k2 < lags; ++k2) {
-                row[k2] += x[k] * x[k2];
+                row[k2] += xk * x[k2];
             }
             double* cross = m_seasonalRecent.data() + k * maxLag;
             for (std::size_t l = 0; l < maxLag; ++l) {
-                cross[l] += x[k] * r[-static_cast<std::ptrdiff_t>(l + 1)];
+                cross[l] += xk * r[l];
             }
         }
         for (std::size_t l = 0; l < maxLag; ++l) {
-            const double value = r[-static_cast<std::ptrdiff_t>(l + 1)];
-            m_recentTarget[l] += target * value;
+            m_recentTarget[l] += target * r[l];
             double* row = m_recentGram.data() + l * recent;
-            for (std::size_t d = 0; d < recent && l + d < maxLag; ++d) {
-                row[d] += value * r[-static_cast<std::ptrdiff_t>(l + d + 1)];
+            const std::size_t width = std::min(recent, maxLag - l);
+            for (std::size_t d = 0; d < width; ++d) {
+                row[d] += r[l] * r[l + d];
             }
         }
     }

@@ -17,8 +17,8 @@
 // negative) and are always finite.
 //
 // Cost (n = training points, P = steps per day, H = horizon): seasonal naive O(1) fit; EWMA two
-// passes of 8 candidate alphas; Holt–Winters four passes of 8 candidate parameter sets evaluated in
-// lockstep; SPAR one pass accumulating shared cross products over ~P rows, then one small ridge
+// passes of 8 candidate alphas; Holt–Winters three passes of 16 candidate parameter sets evaluated
+// in lockstep; SPAR one pass accumulating shared cross products over ~P rows, then one small ridge
 // solve per horizon step. advance() is O(1) per point (SPAR O(n): it keeps y − ȳ); forecast() is
 // O(H) (SPAR O(H·(n + m))). Buffers live in the model objects and are reused across fits, so a model
 // object kept per thread does not allocate once warm.
@@ -101,8 +101,9 @@ struct HoltWintersParameters {
 //   ŷ(t + h) from origin t = l + (φ + … + φ^h)·b + s[(t + h − 1) mod P].
 // Initial state from the first two days (level and slope from the two day means, season from the
 // detrended average of the two days). Parameters minimise the one-step SSE over the training data:
-// a grid of 8 (alpha × gamma), then three coordinate-search passes of 8 candidates each over all
-// four parameters, every pass evaluating its 8 candidates in lockstep in one sweep. Needs 2 days.
+// a grid of 16 (alpha × gamma × two trend settings), then two coordinate-search passes of 16
+// candidates (four steps per parameter), every pass evaluating its 16 candidates in lockstep in one
+// sweep over the data. Needs 2 days.
 class HoltWintersModel {
 public:
     Status fit(std::span<const double> train, const ModelSettings& settings);
@@ -115,9 +116,8 @@ public:
     const HoltWintersParameters& parameters() const { return m_parameters; }
 
 private:
-    struct Candidate;
-    void evaluateBatch(std::span<const double> train, std::span<const Candidate> candidates,
-                       std::span<double> sse);
+    void evaluateBatch(std::span<const double> train,
+                       std::span<const HoltWintersParameters> candidates, std::span<double> sse);
 
     HoltWintersParameters m_parameters;
     std::size_t m_period = 1;
@@ -169,6 +169,7 @@ private:
     // Cross products, see accumulateCrossProducts().
     std::vector<double> m_seasonalGram, m_seasonalRecent, m_recentGram, m_seasonalTarget,
         m_recentTarget;
+    std::vector<double> m_rowScratch;
 };
 
 } // namespace rangepilot

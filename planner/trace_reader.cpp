@@ -232,18 +232,24 @@ enum class NumberStatus { Ok, NotANumber, TooLarge };
 inline NumberStatus parseUnsigned(std::string_view text, std::uint64_t& value) {
     if (text.empty())
         return NumberStatus::NotANumber;
-    // Up to 19 digits always fit; only longer text needs the overflow check.
-    constexpr std::size_t kSafeDigits = 19;
     std::uint64_t result = 0;
-    bool tooLarge = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c < '0' || c > '9')
+    // Up to 19 digits always fit in 64 bits: no overflow check in the common case.
+    constexpr std::size_t kSafeDigits = 19;
+    const std::size_t safe = std::min(text.size(), kSafeDigits);
+    for (std::size_t i = 0; i < safe; ++i) {
+        const auto digit = static_cast<unsigned>(static_cast<unsigned char>(text[i]) - '0');
+        if (digit > 9)
             return NumberStatus::NotANumber;
-        const auto digit = static_cast<std::uint64_t>(c - '0');
-        if (i >= kSafeDigits && result > (UINT64_MAX - digit) / 10)
+        result = result * 10 + digit;
+    }
+    bool tooLarge = false;
+    for (std::size_t i = safe; i < text.size(); ++i) {
+        const auto digit = static_cast<unsigned>(static_cast<unsigned char>(text[i]) - '0');
+        if (digit > 9)
+            return NumberStatus::NotANumber;
+        if (tooLarge || result > (UINT64_MAX - digit) / 10)
             tooLarge = true;
-        else if (!tooLarge)
+        else
             result = result * 10 + digit;
     }
     if (tooLarge)
@@ -253,7 +259,8 @@ inline NumberStatus parseUnsigned(std::string_view text, std::uint64_t& value) {
 }
 
 // Splits lines into the mapped fields and turns them into TraceEvents. Holds the reused buffers,
-// so the views it hands out are valid until the next line.
+// so the views it hands out are valid until the next line. Fields are used as they are; only
+// when that fails are spaces around ts, op and numbers trimmed, so the common case pays nothing.
 class LineParser {
 public:
     LineParser(const ColumnMapping& mapping, char delimiter, TimeUnit unit)
@@ -265,7 +272,7 @@ public:
         m_roleOfField.assign(static_cast<std::size_t>(lastColumn + 1), -1);
         for (int role = 0; role < kRoleCount; ++role) {
             const int column = columnOf(mapping, role);
-            m_mapped[role] = column >= 0;
+            m_column[role] = column;
             if (column >= 0)
                 m_roleOfField[static_cast<std::size_t>(column)] = static_cast<std::int8_t>(role);
         }
@@ -275,13 +282,12 @@ public:
     std::string_view parse(std::string_view line, TraceEvent& event) {
         if (const char* reason = split(line))
             return reason;
-        for (int role = 0; role < kRoleCount; ++role) {
-            if (m_mapped[role] && !m_present[role])
-                return missingField(role);
-        }
+        if (m_fieldCount < m_roleOfField.size())
+            return missingField();
 
         const char* reason = nullptr;
-        if (!parseTimestamp(trimSpaces(m_fields[kTs]), m_unit, event.ts_ms, reason))
+        if (!parseTimestamp(m_fields[kTs], m_unit, event.ts_ms, reason) &&
+            !parseTrimmedTimestamp(m_fields[kTs], event.ts_ms, reason))
             return reason;
 
         std::string_view key = m_fields[kKey];
@@ -292,18 +298,19 @@ public:
         event.key = key;
 
         event.op = Op::Get;
-        if (m_mapped[kOp]) {
-            const std::string_view opText = trimSpaces(m_fields[kOp]);
-            if (!opText.empty()) {
-                const std::optional<Op> op = parseOpFast(opText);
-                if (!op)
-                    return unknownOp(opText);
-                event.op = *op;
+        if (has(kOp) && !m_fields[kOp].empty()) {
+            std::optional<Op> op = parseOpFast(m_fields[kOp]);
+            if (!op) {
+                const std::string_view trimmed = trimSpaces(m_fields[kOp]);
+                if (!trimmed.empty() && !(op = parseOp(trimmed)))
+                    return unknownOp(trimmed);
             }
+            if (op)
+                event.op = *op;
         }
 
         event.end_key = {};
-        if (event.op == Op::Scan && m_mapped[kEndKey] && !m_fields[kEndKey].empty()) {
+        if (event.op == Op::Scan && has(kEndKey) && !m_fields[kEndKey].empty()) {
             std::string_view endKey = m_fields[kEndKey];
             if (!decodeKeyInPlace(endKey, m_endKeyBytes, reason))
                 return reason;
@@ -313,34 +320,41 @@ public:
         }
 
         event.bytes = 0;
-        if (m_mapped[kBytes]) {
+        if (has(kBytes)) {
             if (const char* bad =
                     parseCount(m_fields[kBytes], event.bytes, "bytes is not a non-negative integer",
                                "bytes is too large"))
                 return bad;
         }
         event.latency_us = 0;
-        if (m_mapped[kLatencyUs]) {
+        if (has(kLatencyUs)) {
             if (const char* bad = parseCount(m_fields[kLatencyUs], event.latency_us,
                                              "latency_us is not a non-negative integer",
                                              "latency_us is too large"))
                 return bad;
         }
-        event.client = m_mapped[kClient] ? m_fields[kClient] : std::string_view();
+        event.client = has(kClient) ? m_fields[kClient] : std::string_view();
         return {};
     }
 
-    // Just the ts field, for recognising a header row; nullopt when the line has none.
+    // Just the ts field (trimmed), for recognising a header row; nullopt when the line has none.
     std::optional<std::string_view> timestampField(std::string_view line) {
-        if (split(line) != nullptr || !m_present[kTs])
+        if (split(line) != nullptr || m_fieldCount <= static_cast<std::size_t>(m_column[kTs]))
             return std::nullopt;
         return trimSpaces(m_fields[kTs]);
     }
 
 private:
-    // Fills m_fields for the mapped roles, stopping after the last mapped field.
+    bool has(int role) const { return m_column[role] >= 0; }
+
+    bool parseTrimmedTimestamp(std::string_view text, TimeMs& out, const char*& reason) const {
+        const std::string_view trimmed = trimSpaces(text);
+        return trimmed.size() != text.size() && parseTimestamp(trimmed, m_unit, out, reason);
+    }
+
+    // Fills m_fields for the mapped roles and m_fieldCount, stopping after the last mapped field
+    // (so m_fieldCount == m_roleOfField.size() means every mapped field is there).
     const char* split(std::string_view line) {
-        m_present.fill(false);
         if constexpr (std::endian::native == std::endian::little) {
             if (splitUnquoted(line))
                 return nullptr;
@@ -350,58 +364,57 @@ private:
 
     void takeField(std::size_t index, std::string_view field) {
         const int role = m_roleOfField[index];
-        if (role >= 0) {
+        if (role >= 0)
             m_fields[role] = field;
-            m_present[role] = true;
-        }
     }
 
-    // The fast path for lines without quotes: finds the delimiters eight bytes at a time. Returns
-    // false (and the caller falls back to splitQuoted) as soon as it meets a double quote.
+    // The fast path for lines whose fields do not start with a quote (a quote inside an unquoted
+    // field is an ordinary character): finds the delimiters eight bytes at a time. Returns false,
+    // and the caller falls back to splitQuoted, when a field it needs starts with a quote.
     bool splitUnquoted(std::string_view line) {
         const std::size_t needed = m_roleOfField.size();
         const char* const data = line.data();
         const std::size_t size = line.size();
         const std::uint64_t delimiters = swar::broadcast(m_delimiter);
-        const std::uint64_t quotes = swar::broadcast('"');
+        if (size != 0 && data[0] == '"')
+            return false;
         std::size_t index = 0;
         std::size_t fieldStart = 0;
+        // Ends the field at `at`; true when that was the last field needed.
+        auto endField = [&](std::size_t at) {
+            takeField(index, std::string_view(data + fieldStart, at - fieldStart));
+            fieldStart = at + 1;
+            return ++index == needed;
+        };
         std::size_t i = 0;
         for (; i + 8 <= size; i += 8) {
-            const std::uint64_t word = swar::load(data + i);
-            if (swar::matches(word, quotes) != 0)
-                return false;
-            for (std::uint64_t found = swar::matches(word, delimiters); found != 0;
+            for (std::uint64_t found = swar::matches(swar::load(data + i), delimiters); found != 0;
                  found &= found - 1) {
-                const std::size_t at = i + swar::firstMatch(found);
-                takeField(index, std::string_view(data + fieldStart, at - fieldStart));
-                fieldStart = at + 1;
-                if (++index == needed) {
+                if (endField(i + swar::firstMatch(found))) {
                     m_fieldCount = index;
                     return true;
                 }
+                if (fieldStart < size && data[fieldStart] == '"')
+                    return false;
             }
         }
         for (; i < size; ++i) {
-            if (data[i] == '"')
-                return false;
-            if (data[i] == m_delimiter) {
-                takeField(index, std::string_view(data + fieldStart, i - fieldStart));
-                fieldStart = i + 1;
-                if (++index == needed) {
-                    m_fieldCount = index;
-                    return true;
-                }
+            if (data[i] != m_delimiter)
+                continue;
+            if (endField(i)) {
+                m_fieldCount = index;
+                return true;
             }
+            if (fieldStart < size && data[fieldStart] == '"')
+                return false;
         }
         takeField(index, std::string_view(data + fieldStart, size - fieldStart));
-        m_fieldCount = index + 1; // the line ended before the last mapped field
+        m_fieldCount = index + 1; // the line ended at or before the last mapped field
         return true;
     }
 
     // The general path: any field may be quoted.
     const char* splitQuoted(std::string_view line) {
-        m_present.fill(false);
         const std::size_t needed = m_roleOfField.size();
         const char* p = line.data();
         const char* const end = p + line.size();
@@ -412,25 +425,30 @@ private:
             std::string& scratch = role >= 0 ? m_unescaped[role] : m_unescapedIgnored;
             if (const char* reason = readField(p, end, m_delimiter, scratch, field))
                 return reason;
-            if (role >= 0) {
+            if (role >= 0)
                 m_fields[role] = field;
-                m_present[role] = true;
-            }
             ++index;
             if (p == end || index >= needed)
                 break;
             ++p; // over the delimiter
         }
-        m_fieldCount = index; // exact whenever a mapped field is missing
+        m_fieldCount = index;
         return nullptr;
     }
 
     static const char* parseCount(std::string_view text, std::uint64_t& value,
                                   const char* notANumber, const char* tooLarge) {
-        text = trimSpaces(text);
         if (text.empty())
             return nullptr; // an empty optional field means "not recorded"
-        switch (parseUnsigned(text, value)) {
+        NumberStatus status = parseUnsigned(text, value);
+        if (status == NumberStatus::NotANumber) {
+            const std::string_view trimmed = trimSpaces(text);
+            if (trimmed.empty())
+                return nullptr;
+            if (trimmed.size() != text.size())
+                status = parseUnsigned(trimmed, value);
+        }
+        switch (status) {
         case NumberStatus::Ok:
             return nullptr;
         case NumberStatus::NotANumber:
@@ -441,9 +459,17 @@ private:
         return notANumber;
     }
 
-    std::string_view missingField(int role) {
+    // Names the first mapped column (ts, key, op, ... in that order) beyond the line's end.
+    std::string_view missingField() {
+        int missing = kTs;
+        for (int role = 0; role < kRoleCount; ++role) {
+            if (m_column[role] >= 0 && static_cast<std::size_t>(m_column[role]) >= m_fieldCount) {
+                missing = role;
+                break;
+            }
+        }
         m_reason = "missing field '";
-        m_reason += kRoleNames[role];
+        m_reason += kRoleNames[missing];
         m_reason += "' (line has ";
         m_reason += std::to_string(m_fieldCount);
         m_reason += " fields)";
@@ -460,8 +486,7 @@ private:
     char m_delimiter;
     TimeUnit m_unit;
     std::vector<std::int8_t> m_roleOfField; // field index -> role, -1 for unmapped fields
-    std::array<bool, kRoleCount> m_mapped{};
-    std::array<bool, kRoleCount> m_present{};
+    std::array<int, kRoleCount> m_column{}; // role -> field index, -1 when not mapped
     std::array<std::string_view, kRoleCount> m_fields{};
     std::array<std::string, kRoleCount> m_unescaped;
     std::string m_unescapedIgnored;

@@ -9,7 +9,7 @@
 //     daily profile is the per-time-of-day median of the data detrended by that slope, centred to
 //     mean 0, and it is subtracted from every point.
 //  2. Long series are averaged into at most `max_points` consecutive groups (e.g. 2016 five-minute
-//     points → 184 points of 11 buckets), which keeps step 3 cheap and damps short bursts.
+//     points → 126 points of 16 buckets), which keeps step 3 cheap and damps short bursts.
 //  3. A Theil–Sen line through the points gives the slope; the residual scale is 1.4826·MAD of the
 //     residuals (1.2533·mean absolute deviation when the MAD is 0); the standard error is that scale
 //     over sqrt(Σ(x − x̄)²), and t = slope / SE.
@@ -36,7 +36,7 @@ struct TrendOptions {
     int steps_per_day = 288;                 // buckets per day (the season length)
     double t_threshold = 3.0;                // |t| needed to call a trend
     double min_relative_slope_per_day = 0.05; // |slope| / mean level needed, per day (0.05 = 5%)
-    int max_points = 192;                    // aggregate longer series down to this many points
+    int max_points = 128;                    // aggregate longer series down to this many points
     int min_points = 6;                      // shorter series are Flat with t = 0
 };
 
