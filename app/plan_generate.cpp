@@ -5,7 +5,6 @@
 #include "trace_writer.h"
 #include "workload_generator.h"
 
-#include <csignal>
 #include <iostream>
 
 namespace rangepilot {
@@ -33,15 +32,21 @@ Result<WorkloadOptions> workloadOptionsFrom(const CommandLine& commandLine) {
     options.scenario = *parsed;
 
     const auto hours = commandLine.number("--hours", 24, 1e-6, 8784);
-    const auto rate = commandLine.number("--rate", 1000, 1e-6, 1e8);
+    const auto rate = commandLine.number("--rate", 1000, 1e-6, 1e7);
     const auto seed = commandLine.integer("--seed", 1, 0, INT64_MAX);
     const auto keys = commandLine.integer("--keys", 1'000'000, 1, INT64_MAX);
+    const auto zipf = commandLine.number("--zipf", 0.99, 0, 10);
+    const auto clients = commandLine.integer("--clients", 16, 1, UINT32_MAX);
     for (const Error* error :
          {hours.ok() ? nullptr : &hours.error(), rate.ok() ? nullptr : &rate.error(),
-          seed.ok() ? nullptr : &seed.error(), keys.ok() ? nullptr : &keys.error()}) {
+          seed.ok() ? nullptr : &seed.error(), keys.ok() ? nullptr : &keys.error(),
+          zipf.ok() ? nullptr : &zipf.error(), clients.ok() ? nullptr : &clients.error()}) {
         if (error)
             return *error;
     }
+    options.zipf_s = zipf.value();
+    options.client_count = static_cast<std::uint32_t>(clients.value());
+    options.key_prefix = commandLine.valueOr("--key-prefix", options.key_prefix);
     options.hours = hours.value();
     options.rate_eps = rate.value();
     options.seed = static_cast<std::uint64_t>(seed.value());
@@ -68,6 +73,10 @@ int runGenerate(const std::vector<std::string>& arguments) {
     commandLine.addOption("--rate", "EPS", "average events per second (default 1000)");
     commandLine.addOption("--seed", "S", "random seed (default 1)");
     commandLine.addOption("--keys", "N", "distinct keys in the key space (default 1000000)");
+    commandLine.addOption("--key-prefix", "TEXT", "text before each key's digits (default user)");
+    commandLine.addOption("--zipf", "S", "Zipf exponent of the background keys (default 0.99)");
+    commandLine.addOption("--clients", "N", "client names in the client column (default 16)");
+    commandLine.addFlag("--with-client", "write the optional client column");
     commandLine.addOption("--start", "TIME",
                           "first timestamp, ms or ISO-8601 (default 2026-01-05)");
     commandLine.addOption("--out", "FILE", "output file (default '-', standard output)");
@@ -80,9 +89,9 @@ int runGenerate(const std::vector<std::string>& arguments) {
     if (!options.ok())
         return fail(kCommand, options.error().message, kExitUsage);
 
-    // A closed pipe (| head) becomes a write error we report, not a silent death by SIGPIPE.
-    std::signal(SIGPIPE, SIG_IGN);
-    auto writer = TraceCsvWriter::open(commandLine.valueOr("--out", "-"));
+    TraceCsvWriterOptions writerOptions;
+    writerOptions.include_client = commandLine.has("--with-client");
+    auto writer = TraceCsvWriter::open(commandLine.valueOr("--out", "-"), writerOptions);
     if (!writer.ok())
         return fail(kCommand, writer.error().message, kExitFailure);
     const auto written = writeWorkloadCsv(options.value(), writer.value());

@@ -59,9 +59,9 @@ void generateSeries(std::uint64_t index, std::vector<double>& series) {
     series.resize(static_cast<std::size_t>(kDays * kStepsPerDay));
     for (std::size_t t = 0; t < series.size(); ++t) {
         const double dayFraction = static_cast<double>(t % kStepsPerDay) / kStepsPerDay;
-        const double shape =
-            1.0 + amplitude * std::sin(2.0 * std::numbers::pi * (dayFraction - phase)) +
-            0.15 * std::sin(4.0 * std::numbers::pi * dayFraction);
+        const double shape = 1.0 +
+                             amplitude * std::sin(2.0 * std::numbers::pi * (dayFraction - phase)) +
+                             0.15 * std::sin(4.0 * std::numbers::pi * dayFraction);
         const double days = static_cast<double>(t) / kStepsPerDay;
         double mean = level * std::max(shape, 0.05) * std::max(1.0 + growthPerDay * days, 0.1);
         if (bursty && t >= burstStart && t < burstStart + burstLength) {
@@ -148,8 +148,7 @@ int main(int argc, char** argv) {
                 naiveSeconds > 0 ? allSeconds / naiveSeconds : 0.0);
     std::printf("volume-weighted test MASE / sMAPE%%:");
     for (std::size_t m = 0; m < mase.size(); ++m) {
-        const ForecastModel model =
-            m < 4 ? rangepilot::kConcreteModels[m] : ForecastModel::Auto;
+        const ForecastModel model = m < 4 ? rangepilot::kConcreteModels[m] : ForecastModel::Auto;
         std::printf(" %s %.3f / %.1f%s", std::string(rangepilot::modelName(model)).c_str(),
                     mase[m].value(), smape[m].value(), m + 1 < mase.size() ? ";" : "\n");
     }
@@ -158,8 +157,7 @@ int main(int argc, char** argv) {
     std::printf("trend: %.3f s for %zu series (%.1f us each): declining %zu, flat %zu, growing "
                 "%zu\n",
                 seconds(trendTime), seriesCount,
-                seriesCount > 0 ? 1e6 * seconds(trendTime) / static_cast<double>(seriesCount)
-                                : 0.0,
+                seriesCount > 0 ? 1e6 * seconds(trendTime) / static_cast<double>(seriesCount) : 0.0,
                 trends[0], trends[1], trends[2]);
     std::printf("(checksum %.6f)\n", checksum);
     return 0;

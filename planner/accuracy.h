@@ -4,10 +4,11 @@
 //
 // - sMAPE is in percent, 0..200: mean of 200·|a − f| / (|a| + |f|); a point where actual and
 //   forecast are both 0 counts as 0 error. Empty input scores 0.
-// - MASE divides the mean absolute error by the in-sample MAE of the one-day seasonal naive forecast
+// - MASE divides the mean absolute error by the in-sample MAE of the one-day seasonal naive
+// forecast
 //   (lag = steps_per_day) on the training part. A training part shorter than one day + 1 point is
-//   scaled by the lag-1 naive MAE instead, and the result says so (lag1_fallback). When the scale is
-//   0 (a constant training part), MASE is 0 if the errors are 0 too, otherwise it is reported as
+//   scaled by the lag-1 naive MAE instead, and the result says so (lag1_fallback). When the scale
+//   is 0 (a constant training part), MASE is 0 if the errors are 0 too, otherwise it is reported as
 //   unavailable (available = false, value 0) rather than infinite. No epsilon is ever added.
 // - WeightedAverage aggregates per-series scores with caller-given weights (e.g. series volume),
 //   skipping unavailable scores and non-positive or non-finite weights.

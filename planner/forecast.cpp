@@ -20,7 +20,8 @@ ForecastOptions sanitized(const ForecastOptions& options) {
     ForecastOptions result = options;
     result.steps_per_day = std::max(result.steps_per_day, 1);
     result.horizon_steps = std::max(result.horizon_steps, 0);
-    result.interval = std::isfinite(result.interval) ? std::clamp(result.interval, 0.0, 0.999) : 0.8;
+    result.interval =
+        std::isfinite(result.interval) ? std::clamp(result.interval, 0.0, 0.999) : 0.8;
     result.spar_days = std::clamp(result.spar_days, 1, 14);
     result.spar_recent = std::clamp(result.spar_recent, 0, 12);
     return result;
@@ -74,8 +75,7 @@ std::size_t modelIndex(ForecastModel model) {
 }
 
 // Length of each evaluation window at the end of a series of `size` points (see the header).
-std::size_t endWindowLength(std::size_t size, const ForecastOptions& options,
-                            std::size_t windows) {
+std::size_t endWindowLength(std::size_t size, const ForecastOptions& options, std::size_t windows) {
     if (size < kMinScorablePoints) {
         return 0;
     }
@@ -88,7 +88,9 @@ std::size_t endWindowLength(std::size_t size, const ForecastOptions& options,
     return window;
 }
 
-std::string pointsText(std::size_t points) { return std::to_string(points) + " points"; }
+std::string pointsText(std::size_t points) {
+    return std::to_string(points) + (points == 1 ? " point" : " points");
+}
 
 // Forecasts from origins begin, begin + H, … over [begin, end), scoring each target once.
 template <typename Model>
@@ -120,8 +122,8 @@ ModelChoice chooseByValidation(std::span<const double> history, const ForecastOp
                                                                  : ForecastModel::SeasonalNaive;
     const std::size_t window = endWindowLength(history.size(), options, 1);
     if (window == 0) {
-        notes.push_back("auto: " + pointsText(history.size()) + " are too few to compare models; used " +
-                        std::string(modelName(choice.model)));
+        notes.push_back("auto: too short to compare models (" + pointsText(history.size()) +
+                        "); used " + std::string(modelName(choice.model)));
         return choice;
     }
     const std::size_t trainEnd = history.size() - window;
@@ -185,8 +187,8 @@ std::size_t collectInSampleErrors(Model& model, std::span<const double> history,
     const std::size_t size = history.size();
     const std::size_t first = std::clamp<std::size_t>(model.firstOrigin(), 1, size);
     const std::size_t span = size - first;
-    const std::size_t stride = std::max<std::size_t>(1, (span + kMaxIntervalOrigins - 1) /
-                                                            kMaxIntervalOrigins);
+    const std::size_t stride =
+        std::max<std::size_t>(1, (span + kMaxIntervalOrigins - 1) / kMaxIntervalOrigins);
     const std::size_t capacity = kMaxIntervalOrigins;
     workspace.errors.resize(horizon * capacity);
     workspace.counts.assign(horizon, 0);
@@ -209,6 +211,8 @@ void fillIntervals(Model& model, std::span<const double> history, const Forecast
                    ForecastWorkspace& workspace, SeriesForecast& result) {
     const std::size_t horizon = result.point.size();
     if (horizon == 0 || options.interval <= 0.0) {
+        result.lo = result.point;
+        result.hi = result.point;
         return;
     }
     const std::size_t capacity = collectInSampleErrors(model, history, horizon, workspace);
@@ -216,13 +220,11 @@ void fillIntervals(Model& model, std::span<const double> history, const Forecast
     const double upperProbability = 1.0 - lowerProbability;
 
     const std::span<double> oneStep(workspace.errors.data(), workspace.counts[0]);
-    const double sigma =
-        oneStep.size() >= 2 ? rootMeanSquare(oneStep) : standardDeviation(history);
+    const double sigma = oneStep.size() >= 2 ? rootMeanSquare(oneStep) : standardDeviation(history);
     const double z = sm::normalQuantile(upperProbability);
     bool usedNormal = false;
     for (std::size_t h = 0; h < horizon; ++h) {
-        const std::span<double> errors(workspace.errors.data() + h * capacity,
-                                       workspace.counts[h]);
+        const std::span<double> errors(workspace.errors.data() + h * capacity, workspace.counts[h]);
         double lowOffset = 0.0;
         double highOffset = 0.0;
         if (errors.size() >= kMinEmpiricalErrors) {
@@ -349,19 +351,19 @@ SeriesForecast forecastSeries(std::span<const double> history, ForecastModel mod
             chooseByValidation(history, clean, clean.candidates, workspace, result.notes).model;
     }
     const ModelSettings settings = settingsFor(clean);
-    Status fitted = withModel(workspace, result.model,
-                              [&](auto& m) { return m.fit(history, settings); });
+    Status fitted =
+        withModel(workspace, result.model, [&](auto& m) { return m.fit(history, settings); });
     if (!fitted) {
         // Fall back to auto's choice among the models that can work on this series.
         std::vector<std::string> selectionNotes;
         const ForecastModel fallback =
-            chooseByValidation(history, clean, allExcept(clean.candidates, result.model),
-                               workspace, selectionNotes)
+            chooseByValidation(history, clean, allExcept(clean.candidates, result.model), workspace,
+                               selectionNotes)
                 .model;
         result.notes.push_back(fitted.message() + "; used " + std::string(modelName(fallback)));
         result.model = fallback;
-        fitted = withModel(workspace, result.model,
-                           [&](auto& m) { return m.fit(history, settings); });
+        fitted =
+            withModel(workspace, result.model, [&](auto& m) { return m.fit(history, settings); });
     }
     if (!fitted) { // unreachable: seasonal naive and EWMA always fit; stay safe anyway
         result.notes.push_back(fitted.message());
@@ -398,7 +400,7 @@ BacktestResult backtestSeries(std::span<const double> history, const ForecastOpt
     const BacktestWindows& windows = result.windows;
     if (!windows.scorable()) {
         for (ModelScore& score : result.models) {
-            score.note = pointsText(history.size()) + " are too few to backtest";
+            score.note = "too short to backtest (" + pointsText(history.size()) + ")";
         }
         return result;
     }
@@ -431,8 +433,8 @@ BacktestResult backtestSeries(std::span<const double> history, const ForecastOpt
             score.note = status.message();
             continue;
         }
-        const MaseScore mase = maseFromMeanAbsoluteError(test.meanAbsoluteError(), test.count(),
-                                                         scale);
+        const MaseScore mase =
+            maseFromMeanAbsoluteError(test.meanAbsoluteError(), test.count(), scale);
         score.available = true;
         score.smape = test.smape();
         score.mase = mase.value;

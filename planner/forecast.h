@@ -18,9 +18,9 @@
 //
 // Backtest protocol (backtestSeries):
 //  1. Windows at the end of the history: test = the last w points, validation = the w before, train
-//     = the rest, with w = min(P, n / 4). If that leaves under 2 days of training but the series has
-//     at least 2 days plus two windows of max(H, P / 8), w shrinks to min(P, (n − 2P) / 2) so that
-//     Holt–Winters and SPAR can train. Under 4 points nothing is scored.
+//     = the rest, with w = min(P, n / 4). If that leaves under 2 days of training but the series
+//     has at least 2 days plus two windows of max(H, P / 8), w shrinks to min(P, (n − 2P) / 2) so
+//     that Holt–Winters and SPAR can train. Under 4 points nothing is scored.
 //  2. Each model is fitted on train only, then run forward over validation and test without
 //     refitting: from origins train_end, train_end + H, … it forecasts h = 1..H, truncated at the
 //     end of the window; then origins validation_end, validation_end + H, … likewise over test.
@@ -30,11 +30,14 @@
 //     the order seasonal naive, EWMA, Holt–Winters, SPAR) and reports that model's TEST scores.
 //     The test window never influences the choice.
 // Models whose training part has under 2 days are unavailable (available = false, note says why);
-// auto chooses among what can work.
+// auto chooses among what can work. When nothing can be scored, `chosen` is EWMA.
+// Options out of range are clamped (steps_per_day ≥ 1, horizon ≥ 0, interval in [0, 0.999],
+// spar_days 1..14, spar_recent 0..12); a NaN interval means the default 0.8.
 //
 // Invariants: never throws, never NaN or infinity in outputs, deterministic for equal input.
-// Cost: a backtest of a week of 5-minute buckets (2016 points) takes ~0.1–0.2 ms on one core
-// (see bench/bench_forecast). A ForecastWorkspace kept per thread avoids reallocating buffers.
+// Cost: a backtest of a week of 5-minute buckets (2016 points, all models + auto) takes ~0.1 ms
+// on one core, forecastSeries with auto ~0.2 ms (see bench/bench_forecast). A ForecastWorkspace
+// kept per thread avoids reallocating buffers.
 
 #include "accuracy.h"
 #include "forecast_models.h"
@@ -78,13 +81,13 @@ struct SeriesForecast {
 struct ModelScore {
     ForecastModel model = ForecastModel::SeasonalNaive;
     bool available = false;
-    double smape = 0.0;               // percent, on the test window
-    double mase = 0.0;                // on the test window; meaningful when mase_available
-    bool mase_available = false;      // false when the MASE scale is unavailable (see accuracy.h)
-    bool mase_lag1_fallback = false;  // scaled by the lag-1 naive (training under one day + 1)
-    double validation_mae = 0.0;      // what auto selects on
-    std::size_t test_points = 0;      // forecasts scored in the test window
-    std::string note;                 // why unavailable, or what auto chose
+    double smape = 0.0;              // percent, on the test window
+    double mase = 0.0;               // on the test window; meaningful when mase_available
+    bool mase_available = false;     // false when the MASE scale is unavailable (see accuracy.h)
+    bool mase_lag1_fallback = false; // scaled by the lag-1 naive (training under one day + 1)
+    double validation_mae = 0.0;     // what auto selects on
+    std::size_t test_points = 0;     // forecasts scored in the test window
+    std::string note;                // why unavailable, or what auto chose
 };
 
 struct BacktestWindows {

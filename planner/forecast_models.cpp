@@ -38,17 +38,38 @@ double finiteOrMax(double value) {
     return std::isfinite(value) ? value : std::numeric_limits<double>::max();
 }
 
-std::string daysText(std::size_t points, std::size_t period) {
+// "1.4 days", or "10 points" when under a tenth of a day.
+std::string historyText(std::size_t points, std::size_t period) {
+    if (points * 10 < period) {
+        return std::to_string(points) + (points == 1 ? " point" : " points");
+    }
     const double days = static_cast<double>(points) / static_cast<double>(period);
     char buffer[32];
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, days,
-                                      std::chars_format::fixed, 1);
-    return std::string(buffer, result.ptr);
+    const auto result =
+        std::to_chars(buffer, buffer + sizeof buffer, days, std::chars_format::fixed, 1);
+    return std::string(buffer, result.ptr) + " days";
+}
+
+// Copies `train` into `out` as float, scaled to a mean magnitude of 1, and returns the scale.
+// Parameter searches only rank candidates, so float precision (~1e-7 relative) is plenty; it
+// doubles the SIMD width, and the scaling rules out overflow whatever the series' units.
+double scaledFloatCopy(std::span<const double> train, std::vector<float>& out) {
+    double magnitude = 0.0;
+    for (const double y : train) {
+        magnitude += std::abs(y);
+    }
+    magnitude /= static_cast<double>(std::max<std::size_t>(train.size(), 1));
+    const double scale = magnitude > 0.0 && std::isfinite(magnitude) ? 1.0 / magnitude : 1.0;
+    out.resize(train.size());
+    for (std::size_t t = 0; t < train.size(); ++t) {
+        out[t] = static_cast<float>(train[t] * scale);
+    }
+    return scale;
 }
 
 Error needsTwoDays(std::string_view model, std::size_t points, std::size_t period) {
-    return Error{std::string(model) + " needs 2 days of history (has " + daysText(points, period) +
-                 ")"};
+    return Error{std::string(model) + " needs 2 days of history (has " +
+                 historyText(points, period) + ")"};
 }
 
 } // namespace
@@ -70,9 +91,9 @@ std::string_view modelName(ForecastModel model) {
 }
 
 std::optional<ForecastModel> parseModelName(std::string_view name) {
-    for (const ForecastModel model : {ForecastModel::SeasonalNaive, ForecastModel::Ewma,
-                                      ForecastModel::HoltWinters, ForecastModel::Spar,
-                                      ForecastModel::Auto}) {
+    for (const ForecastModel model :
+         {ForecastModel::SeasonalNaive, ForecastModel::Ewma, ForecastModel::HoltWinters,
+          ForecastModel::Spar, ForecastModel::Auto}) {
         if (modelName(model) == name) {
             return model;
         }
@@ -104,26 +125,13 @@ void SeasonalNaiveModel::forecast(std::span<const double> series, std::span<doub
 
 namespace {
 
-constexpr std::size_t kEwmaBatch = 8;
+constexpr std::size_t kEwmaBatch = 16;
 
-// One-step SSE of a flat EWMA for several alphas in one sweep (level starts at y[0]).
-void ewmaBatchSse(std::span<const double> train, const std::array<double, kEwmaBatch>& alphas,
-                  std::array<double, kEwmaBatch>& sse) {
-    std::array<double, kEwmaBatch> level;
-    level.fill(train[0]);
-    sse.fill(0.0);
-    for (std::size_t t = 1; t < train.size(); ++t) {
-        const double y = train[t];
-        for (std::size_t k = 0; k < kEwmaBatch; ++k) {
-            const double error = y - level[k];
-            sse[k] += error * error;
-            level[k] += alphas[k] * error;
-        }
-    }
-    for (double& value : sse) {
-        value = finiteOrMax(value);
-    }
-}
+// Candidate alphas, log-spaced from 0.005 to 0.95 (neighbours ~1.4× apart: the one-step SSE is
+// flat enough in log α that a finer search buys nothing measurable).
+constexpr std::array<double, kEwmaBatch> kEwmaAlphas = {
+    0.005,  0.0071, 0.0101, 0.0143, 0.0203, 0.0289, 0.041,  0.0583,
+    0.0828, 0.1176, 0.167,  0.2372, 0.3369, 0.4785, 0.6796, 0.95};
 
 } // namespace
 
@@ -133,24 +141,34 @@ Status EwmaModel::fit(std::span<const double> train, const ModelSettings&) {
     if (train.size() < 3) {
         return Status::success(); // too little to tune: a middle-of-the-road alpha
     }
-    std::array<double, kEwmaBatch> alphas = {0.01, 0.03, 0.06, 0.1, 0.18, 0.3, 0.5, 0.8};
-    std::array<double, kEwmaBatch> sse{};
-    ewmaBatchSse(train, alphas, sse);
-    auto best = static_cast<std::size_t>(std::min_element(sse.begin(), sse.end()) - sse.begin());
-    double bestAlpha = alphas[best];
-    double bestSse = sse[best];
-
-    // Refine between the grid neighbours of the best value.
-    constexpr std::array<double, kEwmaBatch> factors = {0.6, 0.7, 0.8, 0.9, 1.1, 1.25, 1.4, 1.6};
+    // One sweep evaluates all candidates in lockstep, in float on the scaled series.
+    // l ← (1 − α)·l + α·y has a shorter dependency chain than l ← l + α·(y − l).
+    scaledFloatCopy(train, m_scaledTrain);
+    std::array<float, kEwmaBatch> level, keep, gain, sse;
     for (std::size_t k = 0; k < kEwmaBatch; ++k) {
-        alphas[k] = std::clamp(bestAlpha * factors[k], 0.001, 0.999);
+        level[k] = m_scaledTrain[0];
+        gain[k] = static_cast<float>(kEwmaAlphas[k]);
+        keep[k] = 1.0f - gain[k];
+        sse[k] = 0.0f;
     }
-    ewmaBatchSse(train, alphas, sse);
-    best = static_cast<std::size_t>(std::min_element(sse.begin(), sse.end()) - sse.begin());
-    if (sse[best] < bestSse) {
-        bestAlpha = alphas[best];
+    for (std::size_t t = 1; t < m_scaledTrain.size(); ++t) {
+        const float y = m_scaledTrain[t];
+        // Keep the candidate loop a loop, so it is vectorised rather than unrolled into scalar
+        // code specialised on each constant alpha.
+#pragma GCC unroll 1
+        for (std::size_t k = 0; k < kEwmaBatch; ++k) {
+            const float error = y - level[k];
+            sse[k] += error * error;
+            level[k] = keep[k] * level[k] + gain[k] * y;
+        }
     }
-    m_alpha = bestAlpha;
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < kEwmaBatch; ++k) {
+        if (std::isfinite(sse[k]) && !(sse[best] <= sse[k])) {
+            best = k;
+        }
+    }
+    m_alpha = kEwmaAlphas[best];
     return Status::success();
 }
 
@@ -177,6 +195,13 @@ void EwmaModel::forecast(std::span<const double>, std::span<double> out) const {
 namespace {
 
 constexpr std::size_t kHwBatch = 16;
+// With β = 0 the damped trend decays geometrically into subnormal numbers, whose arithmetic is two
+// orders of magnitude slower. Every kFlushInterval steps a trend below these thresholds (0 for
+// every practical purpose; the float one is relative to the series scaled to magnitude 1) is set
+// to 0; at φ ≥ 0.8, 64 steps of decay cannot take it from there to a subnormal.
+constexpr std::size_t kFlushInterval = 64;
+constexpr float kFlushToZero = 1e-8f;
+constexpr double kFlushToZeroDouble = 1e-200;
 
 // Keeps the parameters in the region where the recursions are stable and interpretable.
 void constrain(HoltWintersParameters& p) {
@@ -200,7 +225,8 @@ void coordinateMoves(const HoltWintersParameters& best, double f1, double f2, do
     for (std::size_t i = 0; i < 4; ++i) {
         trial[i].alpha = best.alpha * factors[i];
         trial[4 + i].gamma = best.gamma > 0.0 ? best.gamma * factors[i] : 0.01 * factors[i] * f2;
-        trial[8 + i].beta = best.beta > 0.0 ? best.beta * factors[i] : 0.02 * best.alpha * factors[i];
+        trial[8 + i].beta =
+            best.beta > 0.0 ? best.beta * factors[i] : 0.02 * best.alpha * factors[i];
     }
     trial[12].phi = best.phi - 2.0 * delta;
     trial[13].phi = best.phi - delta;
@@ -213,37 +239,37 @@ void coordinateMoves(const HoltWintersParameters& best, double f1, double f2, do
 
 } // namespace
 
-void HoltWintersModel::evaluateBatch(std::span<const double> train,
+void HoltWintersModel::evaluateBatch(std::span<const float> scaled, double scale,
                                      std::span<const HoltWintersParameters> candidates,
                                      std::span<double> sse) {
-    // The recursion is rewritten on u = l + φ·b (the forecast before the season) and d = φ·b:
-    //   e = y − s − u,  u ← u + φ·d + (α + φ·β)·e,  d ← φ·d + φ·β·e,  s ← s + γ·e,
-    // which is algebraically the same as fit()'s form but has a shorter dependency chain per step.
-    // Struct-of-arrays state so the inner loop over candidates vectorises; the season table is
-    // phase-major (the candidates of one phase are adjacent).
-    std::array<double, kHwBatch> base, damped, phi, levelGain, trendGain, gamma, total;
+    // The search only ranks candidates, so it runs in float on the scaled series (see
+    // scaledFloatCopy); the final model runs in double. Same recursion as advance(), on
+    // u = l + φ·b and d = φ·b. Struct-of-arrays state so the inner loop over candidates
+    // vectorises; the season table is phase-major (the candidates of one phase are adjacent).
+    std::array<float, kHwBatch> base, damped, phi, levelGain, trendGain, gamma, total;
     for (std::size_t k = 0; k < kHwBatch; ++k) {
         const HoltWintersParameters& c = candidates[std::min(k, candidates.size() - 1)];
-        phi[k] = c.phi;
-        levelGain[k] = c.alpha + c.phi * c.beta;
-        trendGain[k] = c.phi * c.beta;
-        gamma[k] = c.gamma;
-        damped[k] = c.phi * m_initialTrend;
-        base[k] = m_initialLevel + damped[k];
-        total[k] = 0.0;
+        phi[k] = static_cast<float>(c.phi);
+        levelGain[k] = static_cast<float>(c.alpha + c.phi * c.beta);
+        trendGain[k] = static_cast<float>(c.phi * c.beta);
+        gamma[k] = static_cast<float>(c.gamma);
+        damped[k] = static_cast<float>(c.phi * m_initialTrend * scale);
+        base[k] = static_cast<float>(m_initialLevel * scale) + damped[k];
+        total[k] = 0.0f;
     }
     m_batchSeasons.resize(m_period * kHwBatch);
     for (std::size_t phase = 0; phase < m_period; ++phase) {
         std::fill_n(m_batchSeasons.begin() + static_cast<std::ptrdiff_t>(phase * kHwBatch),
-                    kHwBatch, m_initialSeason[phase]);
+                    kHwBatch, static_cast<float>(m_initialSeason[phase] * scale));
     }
     std::size_t phase = 0;
-    for (const double y : train) {
-        double* season = m_batchSeasons.data() + phase * kHwBatch;
+    std::size_t sinceFlush = 0;
+    for (const float y : scaled) {
+        float* season = m_batchSeasons.data() + phase * kHwBatch;
         for (std::size_t k = 0; k < kHwBatch; ++k) {
-            const double error = (y - season[k]) - base[k];
+            const float error = (y - season[k]) - base[k];
             total[k] += error * error;
-            const double nextDamped = phi[k] * damped[k];
+            const float nextDamped = phi[k] * damped[k];
             base[k] = (base[k] + nextDamped) + levelGain[k] * error;
             damped[k] = nextDamped + trendGain[k] * error;
             season[k] += gamma[k] * error;
@@ -251,9 +277,15 @@ void HoltWintersModel::evaluateBatch(std::span<const double> train,
         if (++phase == m_period) {
             phase = 0;
         }
+        if (++sinceFlush == kFlushInterval) {
+            sinceFlush = 0;
+            for (float& value : damped) {
+                value = std::abs(value) >= kFlushToZero ? value : 0.0f;
+            }
+        }
     }
     for (std::size_t k = 0; k < candidates.size() && k < kHwBatch; ++k) {
-        sse[k] = finiteOrMax(total[k]);
+        sse[k] = finiteOrMax(static_cast<double>(total[k]));
     }
 }
 
@@ -287,6 +319,9 @@ Status HoltWintersModel::fit(std::span<const double> train, const ModelSettings&
     m_initialTrend = slope;
     m_initialLevel = firstMean - slope * (centre + 1.0); // one step before t = 0
 
+    // The search runs on a scaled float copy, converted once rather than per pass.
+    const double scale = scaledFloatCopy(train, m_scaledTrain);
+
     std::array<HoltWintersParameters, kHwBatch> trial{};
     std::array<double, kHwBatch> sse{};
 
@@ -303,7 +338,7 @@ Status HoltWintersModel::fit(std::span<const double> train, const ModelSettings&
     for (HoltWintersParameters& p : trial) {
         constrain(p);
     }
-    evaluateBatch(train, trial, sse);
+    evaluateBatch(m_scaledTrain, scale, trial, sse);
     std::size_t bestIndex = indexOfMinimum(sse);
     HoltWintersParameters best = trial[bestIndex];
     double bestSse = sse[bestIndex];
@@ -312,7 +347,7 @@ Status HoltWintersModel::fit(std::span<const double> train, const ModelSettings&
     constexpr std::array<std::array<double, 3>, 2> passes = {{{1.5, 2.5, 0.03}, {1.1, 1.25, 0.01}}};
     for (const auto& [f1, f2, delta] : passes) {
         coordinateMoves(best, f1, f2, delta, trial);
-        evaluateBatch(train, trial, sse);
+        evaluateBatch(m_scaledTrain, scale, trial, sse);
         bestIndex = indexOfMinimum(sse);
         if (sse[bestIndex] < bestSse) {
             bestSse = sse[bestIndex];
@@ -325,8 +360,8 @@ Status HoltWintersModel::fit(std::span<const double> train, const ModelSettings&
 }
 
 void HoltWintersModel::start() {
-    m_level = m_initialLevel;
-    m_trend = m_initialTrend;
+    m_damped = m_parameters.phi * m_initialTrend;
+    m_base = m_initialLevel + m_damped;
     m_season = m_initialSeason;
     m_position = 0;
 }
@@ -337,34 +372,42 @@ void HoltWintersModel::advance(std::span<const double> series, std::size_t to) {
         m_position = std::max(m_position, to);
         return;
     }
+    // With u = l + φ·b and d = φ·b the error-correction updates become
+    //   e = y − s − u,  u ← u + φ·d + (α + φ·β)·e,  d ← φ·d + φ·β·e,  s ← s + γ·e.
     const auto [alpha, beta, gamma, phi] = m_parameters;
-    double level = m_level;
-    double trend = m_trend;
+    const double levelGain = alpha + phi * beta;
+    const double trendGain = phi * beta;
+    double base = m_base;
+    double damped = m_damped;
     std::size_t phase = m_position % m_period;
     for (std::size_t t = m_position; t < to; ++t) {
-        const double damped = phi * trend;
-        const double error = series[t] - (level + damped + m_season[phase]);
-        level += damped + alpha * error;
-        trend = damped + beta * error;
+        const double error = (series[t] - m_season[phase]) - base;
+        const double nextDamped = phi * damped;
+        base = (base + nextDamped) + levelGain * error;
+        damped = nextDamped + trendGain * error;
         m_season[phase] += gamma * error;
         if (++phase == m_period) {
             phase = 0;
         }
+        if (t % kFlushInterval == 0 && std::abs(damped) < kFlushToZeroDouble) {
+            damped = 0.0;
+        }
     }
-    m_level = level;
-    m_trend = trend;
+    m_base = base;
+    m_damped = damped;
     m_position = to;
 }
 
 void HoltWintersModel::forecast(std::span<const double>, std::span<double> out) const {
+    // ŷ(o + h − 1) = l + (φ + … + φ^h)·b + s = u + (φ + … + φ^(h−1))·d + s.
+    const double phi = m_parameters.phi;
     double dampedSum = 0.0;
     double phiPower = 1.0;
     for (std::size_t h = 0; h < out.size(); ++h) {
-        phiPower *= m_parameters.phi;
+        const double season = m_season.empty() ? 0.0 : m_season[(m_position + h) % m_period];
+        out[h] = cleanForecast(m_base + dampedSum * m_damped + season);
+        phiPower *= phi;
         dampedSum += phiPower;
-        const double season =
-            m_season.empty() ? 0.0 : m_season[(m_position + h) % m_period];
-        out[h] = cleanForecast(m_level + dampedSum * m_trend + season);
     }
 }
 
@@ -377,7 +420,9 @@ constexpr double kSparRidge = 1e-4; // relative to each column's energy; see sol
 constexpr int kMaxSparDays = 14;
 constexpr int kMaxSparRecent = 12;
 
-std::size_t ceilDiv(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+std::size_t ceilDiv(std::size_t a, std::size_t b) {
+    return (a + b - 1) / b;
+}
 
 } // namespace
 
@@ -397,8 +442,8 @@ Status SparModel::fit(std::span<const double> train, const ModelSettings& settin
     const auto recent = static_cast<std::size_t>(m_recent);
     const auto horizon = static_cast<std::size_t>(m_horizon);
     const std::size_t maxRecentLag = recent > 0 ? horizon + recent - 1 : 0;
-    int days = std::min({std::max(settings.spar_days, 1), kMaxSparDays,
-                         static_cast<int>(fullDays) - 1});
+    int days =
+        std::min({std::max(settings.spar_days, 1), kMaxSparDays, static_cast<int>(fullDays) - 1});
     std::size_t firstRow = 0;
     for (; days >= 1; --days) {
         const auto n = static_cast<std::size_t>(days);
@@ -411,7 +456,7 @@ Status SparModel::fit(std::span<const double> train, const ModelSettings& settin
     }
     if (days < 1) {
         return Error{"spar has too few training rows for a " + std::to_string(m_horizon) +
-                     "-step horizon with " + daysText(train.size(), period) + " days of history"};
+                     "-step horizon with " + historyText(train.size(), period) + " of history"};
     }
     m_days = days;
     m_lags = static_cast<int>(ceilDiv(horizon, period)) + days - 1;
@@ -445,60 +490,70 @@ void SparModel::extendResiduals(std::span<const double> series, std::size_t to) 
     }
 }
 
-// For every training row s (target y(s)) accumulates, once for all horizon steps:
+namespace {
+
+// Σ a[i]·b[i] with four partial sums: independent chains keep the FP units busy (the compiler
+// may not reorder a single floating-point sum by itself).
+double dot(const double* a, const double* b, std::size_t n) {
+    double s0 = 0.0;
+    double s1 = 0.0;
+    double s2 = 0.0;
+    double s3 = 0.0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) {
+        s0 += a[i] * b[i];
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+} // namespace
+
+// Over the training rows s ∈ [firstRow, T), once for all horizon steps (k, l 1-based lags):
 //   seasonalGram[k][k']   = Σ y(s − kP)·y(s − k'P)          k, k' = 1..K
 //   seasonalRecent[k][l]  = Σ y(s − kP)·r(s − l)             l = 1..L (L = H + m − 1)
 //   recentGram[l][d]      = Σ r(s − l)·r(s − l − d)          d = 0..m−1, l + d ≤ L
 //   seasonalTarget[k]     = Σ y(s)·y(s − kP),  recentTarget[l] = Σ y(s)·r(s − l)
 // For step τ the features are seasonal lags k0..k0+n−1 and recent lags τ..τ+m−1 (r(t − j) with
-// t = s − τ), so its normal equations are sub-blocks of these sums.
+// t = s − τ), so its normal equations are sub-blocks of these sums. Every sum is a dot product of
+// two contiguous slices of y or r.
 void SparModel::accumulateCrossProducts(std::span<const double> train, std::size_t firstRow) {
     const auto lags = static_cast<std::size_t>(m_lags);
     const auto maxLag = static_cast<std::size_t>(m_maxRecentLag);
     const auto recent = static_cast<std::size_t>(m_recent);
+    const std::size_t rows = train.size() - firstRow;
+    const double* target = train.data() + firstRow;
+    const auto seasonal = [&](std::size_t k) { // k = 0 is lag P
+        return train.data() + firstRow - (k + 1) * m_period;
+    };
+    const auto residual = [&](std::size_t l) { // l = 0 is lag 1
+        return m_residuals.data() + firstRow - (l + 1);
+    };
     m_seasonalGram.assign(lags * lags, 0.0);
     m_seasonalRecent.assign(lags * maxLag, 0.0);
     m_recentGram.assign(maxLag * std::max<std::size_t>(recent, 1), 0.0);
     m_seasonalTarget.assign(lags, 0.0);
     m_recentTarget.assign(maxLag, 0.0);
-
-    // One row's features, contiguous so the products below vectorise: x[k] = y(s − (k + 1)·P),
-    // r[l] = r(s − l − 1).
-    m_rowScratch.resize(lags + maxLag);
-    double* x = m_rowScratch.data();
-    double* r = m_rowScratch.data() + lags;
-    for (std::size_t s = firstRow; s < train.size(); ++s) {
-        const double target = train[s];
-        for (std::size_t k = 0; k < lags; ++k) {
-            x[k] = train[s - (k + 1) * m_period];
+    for (std::size_t k = 0; k < lags; ++k) {
+        m_seasonalTarget[k] = dot(target, seasonal(k), rows);
+        for (std::size_t k2 = k; k2 < lags; ++k2) {
+            const double value = dot(seasonal(k), seasonal(k2), rows);
+            m_seasonalGram[k * lags + k2] = value;
+            m_seasonalGram[k2 * lags + k] = value;
         }
         for (std::size_t l = 0; l < maxLag; ++l) {
-            r[l] = m_residuals[s - l - 1];
-        }
-        for (std::size_t k = 0; k < lags; ++k) {
-            const double xk = x[k];
-            m_seasonalTarget[k] += target * xk;
-            double* row = m_seasonalGram.data() + k * lags;
-            for (std::size_t k2 = k; k2 < lags; ++k2) {
-                row[k2] += xk * x[k2];
-            }
-            double* cross = m_seasonalRecent.data() + k * maxLag;
-            for (std::size_t l = 0; l < maxLag; ++l) {
-                cross[l] += xk * r[l];
-            }
-        }
-        for (std::size_t l = 0; l < maxLag; ++l) {
-            m_recentTarget[l] += target * r[l];
-            double* row = m_recentGram.data() + l * recent;
-            const std::size_t width = std::min(recent, maxLag - l);
-            for (std::size_t d = 0; d < width; ++d) {
-                row[d] += r[l] * r[l + d];
-            }
+            m_seasonalRecent[k * maxLag + l] = dot(seasonal(k), residual(l), rows);
         }
     }
-    for (std::size_t k = 0; k < lags; ++k) { // mirror the upper triangle
-        for (std::size_t k2 = 0; k2 < k; ++k2) {
-            m_seasonalGram[k * lags + k2] = m_seasonalGram[k2 * lags + k];
+    for (std::size_t l = 0; l < maxLag; ++l) {
+        m_recentTarget[l] = dot(target, residual(l), rows);
+        for (std::size_t d = 0; d < recent && l + d < maxLag; ++d) {
+            m_recentGram[l * recent + d] = dot(residual(l), residual(l + d), rows);
         }
     }
 }
@@ -538,21 +593,31 @@ void SparModel::solveCoefficients() {
                 g(n + j, n + i) = value;
             }
         }
+        // Shrink towards the prior "mean of the previous n days" (a_k = 1/n, b_j = 0) rather than
+        // towards 0, so the ridge does not bias the level: solve for the deviation from the prior.
+        const double prior = 1.0 / static_cast<double>(n);
+        for (std::size_t i = 0; i < features; ++i) {
+            double priorFit = 0.0;
+            for (std::size_t a = 0; a < n; ++a) {
+                priorFit += g(i, a) * prior;
+            }
+            rhs[i] -= priorFit;
+        }
         const std::span<double> solution(m_coefficients.data() + (tau - 1) * features, features);
         if (!series_math::solveSymmetricRidge(std::span(gram).first(features * features),
                                               std::span(rhs).first(features),
                                               static_cast<int>(features), kSparRidge, solution)) {
-            // Degenerate beyond repair: the plain mean of the previous n days.
-            std::fill(solution.begin(), solution.end(), 0.0);
-            std::fill_n(solution.begin(), n, 1.0 / static_cast<double>(n));
+            std::fill(solution.begin(), solution.end(), 0.0); // degenerate: keep the prior
+        }
+        for (std::size_t a = 0; a < n; ++a) {
+            solution[a] += prior;
         }
     }
 }
 
 std::size_t SparModel::firstOrigin() const {
-    return std::max<std::size_t>(static_cast<std::size_t>(m_days) * m_period +
-                                     static_cast<std::size_t>(m_recent),
-                                 1);
+    return std::max<std::size_t>(
+        static_cast<std::size_t>(m_days) * m_period + static_cast<std::size_t>(m_recent), 1);
 }
 
 std::span<const double> SparModel::coefficients(int tau) const {
@@ -560,8 +625,8 @@ std::span<const double> SparModel::coefficients(int tau) const {
         return {};
     }
     const auto features = static_cast<std::size_t>(m_days + m_recent);
-    return std::span(m_coefficients).subspan(static_cast<std::size_t>(tau - 1) * features,
-                                             features);
+    return std::span(m_coefficients)
+        .subspan(static_cast<std::size_t>(tau - 1) * features, features);
 }
 
 void SparModel::advance(std::span<const double> series, std::size_t to) {

@@ -12,16 +12,17 @@
 //   forecast(series, out)  writes out[h − 1] = ŷ(position() + h − 1) for h = 1..out.size(), reading
 //                          only series[0 .. position()) — never the future;
 //   firstOrigin()          the first origin whose forecasts use the model's full structure (earlier
-//                          origins fall back, e.g. to the last value), for in-sample error sampling.
+//                          origins fall back, e.g. to the last value), for in-sample error
+//                          sampling.
 // "Origin o" means the model has seen series[0 .. o). Forecasts are clipped at 0 (load is never
 // negative) and are always finite.
 //
-// Cost (n = training points, P = steps per day, H = horizon): seasonal naive O(1) fit; EWMA two
-// passes of 8 candidate alphas; Holt–Winters three passes of 16 candidate parameter sets evaluated
+// Cost (n = training points, P = steps per day, H = horizon): seasonal naive O(1) fit; EWMA one
+// pass of 16 candidate alphas; Holt–Winters three passes of 16 candidate parameter sets evaluated
 // in lockstep; SPAR one pass accumulating shared cross products over ~P rows, then one small ridge
 // solve per horizon step. advance() is O(1) per point (SPAR O(n): it keeps y − ȳ); forecast() is
-// O(H) (SPAR O(H·(n + m))). Buffers live in the model objects and are reused across fits, so a model
-// object kept per thread does not allocate once warm.
+// O(H) (SPAR O(H·(n + m))). Buffers live in the model objects and are reused across fits, so a
+// model object kept per thread does not allocate once warm.
 
 #include "result.h"
 
@@ -70,7 +71,7 @@ private:
 };
 
 // Exponentially weighted level, flat forecast. alpha minimises the in-sample one-step squared
-// error over a grid of 8 values, then 8 refinements around the best.
+// error over 16 log-spaced values from 0.005 to 0.95, evaluated in one sweep.
 class EwmaModel {
 public:
     Status fit(std::span<const double> train, const ModelSettings& settings);
@@ -86,6 +87,7 @@ private:
     double m_alpha = 0.3;
     double m_level = 0.0;
     std::size_t m_position = 0;
+    std::vector<float> m_scaledTrain; // fitting scratch
 };
 
 struct HoltWintersParameters {
@@ -116,7 +118,7 @@ public:
     const HoltWintersParameters& parameters() const { return m_parameters; }
 
 private:
-    void evaluateBatch(std::span<const double> train,
+    void evaluateBatch(std::span<const float> scaled, double scale,
                        std::span<const HoltWintersParameters> candidates, std::span<double> sse);
 
     HoltWintersParameters m_parameters;
@@ -124,18 +126,23 @@ private:
     double m_initialLevel = 0.0;
     double m_initialTrend = 0.0;
     std::vector<double> m_initialSeason;
-    double m_level = 0.0;
-    double m_trend = 0.0;
+    // Running state as u = l + φ·b (the next forecast before the season) and d = φ·b: the same
+    // model, but the update has a shorter dependency chain (see advance()).
+    double m_base = 0.0;
+    double m_damped = 0.0;
     std::vector<double> m_season;
     std::size_t m_position = 0;
-    std::vector<double> m_batchSeasons; // P × batch, fitting scratch
+    std::vector<float> m_batchSeasons; // P × batch, parameter-search scratch
+    std::vector<float> m_scaledTrain;  // the training data as searched
 };
 
 // SPAR: for origin t (last seen point) and step τ,
 //   ŷ(t + τ) = Σ_{k=k0..k0+n−1} a_k(τ)·y(t + τ − k·P) + Σ_{j=0..m−1} b_j(τ)·(y(t − j) − ȳ(t − j)),
 // where ȳ(u) is the mean of y(u − k·P) over k = 1..n and k0 = ceil(τ / P) (1 for τ ≤ P).
 // Coefficients are fitted per τ by ridge-regularised least squares over the training rows (the
-// cross products are accumulated once and shared by all τ). n = min(spar_days, days − 1), reduced
+// cross products are accumulated once and shared by all τ); the ridge shrinks towards the plain
+// mean of the previous n days (a_k = 1/n, b_j = 0), so a constant or exactly periodic series is
+// reproduced without bias. n = min(spar_days, days − 1), reduced
 // further while there are fewer than 2·(n + m) + 8 rows; needs n ≥ 1, i.e. 2 days.
 class SparModel {
 public:
@@ -158,18 +165,17 @@ private:
     void solveCoefficients();
 
     std::size_t m_period = 1;
-    int m_days = 0;     // n
-    int m_recent = 0;   // m
-    int m_horizon = 0;  // H
-    int m_lags = 0;     // K: seasonal lags used by some τ
-    int m_maxRecentLag = 0; // H + m − 1
+    int m_days = 0;                     // n
+    int m_recent = 0;                   // m
+    int m_horizon = 0;                  // H
+    int m_lags = 0;                     // K: seasonal lags used by some τ
+    int m_maxRecentLag = 0;             // H + m − 1
     std::vector<double> m_coefficients; // H × (n + m)
     std::vector<double> m_residuals;    // y(u) − ȳ(u), 0 where u < n·P
     std::size_t m_position = 0;
     // Cross products, see accumulateCrossProducts().
     std::vector<double> m_seasonalGram, m_seasonalRecent, m_recentGram, m_seasonalTarget,
         m_recentTarget;
-    std::vector<double> m_rowScratch;
 };
 
 } // namespace rangepilot

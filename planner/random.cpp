@@ -92,7 +92,7 @@ Random::Random(std::uint64_t seed) {
 }
 
 Random Random::forStream(std::uint64_t seed, std::uint64_t stream) {
-    return Random(mix64(seed) ^ mix64(~stream));
+    return Random(mix64(mix64(seed) + stream));
 }
 
 std::uint64_t Random::nextU64() {

@@ -24,6 +24,11 @@ double medianInPlace(std::span<double> values) {
         return 0.0;
     }
     const auto middle = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
+    if (n <= 16) {
+        // Small inputs (e.g. one value per day): sorting is cheaper than selection's partitioning.
+        std::sort(values.begin(), values.end());
+        return n % 2 == 1 ? *middle : 0.5 * (*(middle - 1) + *middle);
+    }
     std::nth_element(values.begin(), middle, values.end());
     const double upper = *middle;
     if (n % 2 == 1) {
@@ -178,8 +183,9 @@ bool solveSymmetricRidge(std::span<const double> gram, std::span<const double> r
     if (!(meanDiagonal > 0.0) || !std::isfinite(meanDiagonal)) {
         return std::isfinite(meanDiagonal); // all-zero system: x = 0 is the ridge solution
     }
-    std::array<double, kMaxSolveDimension * kMaxSolveDimension> work{};
-    std::array<double, kMaxSolveDimension> vector{};
+    // Left uninitialised on purpose: only the first n×n / n entries are written and read.
+    std::array<double, kMaxSolveDimension * kMaxSolveDimension> work;
+    std::array<double, kMaxSolveDimension> vector;
     double ridge = std::max(relativeRidge, 1e-12);
     for (int attempt = 0; attempt < 5; ++attempt, ridge *= 100.0) {
         std::copy_n(gram.begin(), size * size, work.begin());

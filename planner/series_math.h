@@ -55,9 +55,9 @@ inline constexpr int kMaxSolveDimension = 32;
 // Solves (G + Λ)·x = b for a symmetric positive semi-definite n×n matrix G (row-major, n ≤
 // kMaxSolveDimension) by Cholesky. Λ is a diagonal ridge: relativeRidge × G_ii per row (the
 // same as ridge on standardised columns), with G_ii floored at 1e-6 × the mean diagonal, so
-// collinear or all-zero columns get a small or zero coefficient rather than a blow-up. When the factorisation still fails the ridge grows
-// a hundredfold, up to four times. Returns false (and x = 0) only if all attempts fail or n is out
-// of range. O(n³); no allocation.
+// collinear or all-zero columns get a small or zero coefficient rather than a blow-up. When the
+// factorisation still fails the ridge grows a hundredfold, up to four times. Returns false (and x =
+// 0) only if all attempts fail or n is out of range. O(n³); no allocation.
 bool solveSymmetricRidge(std::span<const double> gram, std::span<const double> rhs, int n,
                          double relativeRidge, std::span<double> solution);
 

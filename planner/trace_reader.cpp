@@ -30,7 +30,8 @@ constexpr ColumnMapping kCanonicalColumns{0, 1, 2, 3, 4, 5, 6};
 
 constexpr std::size_t kBlockBytes = 1u << 20;
 constexpr std::uint64_t kProgressEveryBytes = 4u << 20;
-constexpr std::size_t kSampleChunkBytes = 16u << 10;
+// Most lines fit in one such read; a sample then costs one seek and one small read.
+constexpr std::size_t kSampleChunkBytes = 1024;
 
 int columnOf(const ColumnMapping& mapping, int role) {
     return mapping.*kRoleMembers[role];
@@ -69,9 +70,9 @@ inline bool isSpace(char c) {
 inline std::string_view trimSpaces(std::string_view text) {
     if (text.empty() || (!isSpace(text.front()) && !isSpace(text.back())))
         return text;
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    while (!text.empty() && isSpace(text.front()))
         text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    while (!text.empty() && isSpace(text.back()))
         text.remove_suffix(1);
     return text;
 }
@@ -398,15 +399,30 @@ private:
                     return false;
             }
         }
-        for (; i < size; ++i) {
-            if (data[i] != m_delimiter)
-                continue;
-            if (endField(i)) {
-                m_fieldCount = index;
-                return true;
+        if (i < size && size >= 8) {
+            // The last 1-7 bytes: the word that ends the line, with its already seen bytes masked.
+            const std::size_t base = size - 8;
+            const std::uint64_t unseen = ~std::uint64_t{0} << (8 * (i - base));
+            for (std::uint64_t found = swar::matches(swar::load(data + base), delimiters) & unseen;
+                 found != 0; found &= found - 1) {
+                if (endField(base + swar::firstMatch(found))) {
+                    m_fieldCount = index;
+                    return true;
+                }
+                if (fieldStart < size && data[fieldStart] == '"')
+                    return false;
             }
-            if (fieldStart < size && data[fieldStart] == '"')
-                return false;
+        } else {
+            for (; i < size; ++i) {
+                if (data[i] != m_delimiter)
+                    continue;
+                if (endField(i)) {
+                    m_fieldCount = index;
+                    return true;
+                }
+                if (fieldStart < size && data[fieldStart] == '"')
+                    return false;
+            }
         }
         takeField(index, std::string_view(data + fieldStart, size - fieldStart));
         m_fieldCount = index + 1; // the line ended at or before the last mapped field
@@ -595,82 +611,94 @@ public:
         , m_onProgress(onProgress)
         , m_tooLongReason("line longer than " + describeSize(options.max_line_bytes)) {}
 
+    // Reads blocks into one buffer; complete lines are parsed in place, and the partial line at
+    // the end of a block moves to the front before the next read. A line longer than the limit
+    // is reported once and its remaining bytes are dropped up to its newline, so memory stays
+    // bounded by the limit plus one block.
     Result<TraceReadSummary> run() {
-        std::vector<char> buffer(kBlockBytes);
-        std::size_t begin = 0;   // start of the first unprocessed line
-        std::size_t end = 0;     // end of the data in the buffer
-        std::size_t scanned = 0; // bytes after `begin` known to hold no newline
-        bool skippingLongLine = false;
-        bool endOfInput = false;
-        const std::size_t maxLine = m_options.max_line_bytes;
-
+        m_buffer.resize(kBlockBytes);
         for (;;) {
-            for (;;) {
-                char* const data = buffer.data();
-                const std::size_t from = begin + scanned;
-                const void* newline = std::memchr(data + from, '\n', end - from);
-                if (newline == nullptr) {
-                    scanned = end - begin;
-                    break;
-                }
-                const auto lineEnd =
-                    static_cast<std::size_t>(static_cast<const char*>(newline) - data);
-                Flow flow = Flow::Continue;
-                if (skippingLongLine)
-                    skippingLongLine = false; // its tail ends here; it was reported already
-                else if (lineEnd - begin > maxLine)
-                    flow = handleTooLongLine();
-                else
-                    flow = handleLine(std::string_view(data + begin, lineEnd - begin));
-                begin = lineEnd + 1;
-                scanned = 0;
-                if (flow == Flow::Stop)
-                    return finish();
-            }
-            if (endOfInput)
+            if (processCompleteLines() == Flow::Stop)
+                return finish();
+            if (m_endOfInput)
                 break;
-
-            // Only a partial line is left: report it now if it is already too long, then keep
-            // (or drop) it and read the next block behind it.
-            if (!skippingLongLine && end - begin > maxLine) {
-                if (handleTooLongLine() == Flow::Stop)
-                    return finish();
-                skippingLongLine = true;
-            }
-            if (skippingLongLine) {
-                begin = end = scanned = 0;
-            } else {
-                std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-                end -= begin;
-                begin = 0;
-            }
-            if (buffer.size() - end < kBlockBytes / 2)
-                buffer.resize(std::max(buffer.size() * 2, end + kBlockBytes));
-
-            const std::size_t wanted = buffer.size() - end;
-            const std::size_t got = std::fread(buffer.data() + end, 1, wanted, m_file);
-            if (got < wanted) {
-                if (std::ferror(m_file))
-                    return Error{m_name + ": read error: " + std::strerror(errno)};
-                endOfInput = true;
-            }
-            end += got;
-            m_summary.bytes += got;
-            reportProgress(false);
+            if (keepPartialLine() == Flow::Stop)
+                return finish();
+            if (!readBlock())
+                return Error{m_name + ": read error: " + std::strerror(errno)};
         }
-
-        // A last line without a newline.
-        if (begin < end && !skippingLongLine) {
-            if (end - begin > maxLine)
-                handleTooLongLine();
-            else
-                handleLine(std::string_view(buffer.data() + begin, end - begin));
-        }
+        if (m_begin < m_end && !m_skippingLongLine) // a last line without a newline
+            handleLineAt(m_end);
         return finish();
     }
 
 private:
     enum class Flow { Continue, Stop };
+
+    Flow processCompleteLines() {
+        for (;;) {
+            const std::size_t from = m_begin + m_scanned;
+            const void* newline = std::memchr(m_buffer.data() + from, '\n', m_end - from);
+            if (newline == nullptr) {
+                m_scanned = m_end - m_begin;
+                return Flow::Continue;
+            }
+            const auto lineEnd =
+                static_cast<std::size_t>(static_cast<const char*>(newline) - m_buffer.data());
+            Flow flow = Flow::Continue;
+            if (m_skippingLongLine)
+                m_skippingLongLine = false; // its tail ends here; it was reported already
+            else
+                flow = handleLineAt(lineEnd);
+            m_begin = lineEnd + 1;
+            m_scanned = 0;
+            if (flow == Flow::Stop)
+                return Flow::Stop;
+        }
+    }
+
+    // The line from m_begin to `lineEnd` (exclusive, before the newline).
+    Flow handleLineAt(std::size_t lineEnd) {
+        const std::size_t length = lineEnd - m_begin;
+        if (length > m_options.max_line_bytes)
+            return handleTooLongLine();
+        return handleLine(std::string_view(m_buffer.data() + m_begin, length));
+    }
+
+    // Only a partial line is left: report it now if it is already too long (and drop it), else
+    // move it to the front; grow the buffer when little room is left behind it.
+    Flow keepPartialLine() {
+        if (!m_skippingLongLine && m_end - m_begin > m_options.max_line_bytes) {
+            if (handleTooLongLine() == Flow::Stop)
+                return Flow::Stop;
+            m_skippingLongLine = true;
+        }
+        if (m_skippingLongLine) {
+            m_begin = m_end = m_scanned = 0;
+        } else {
+            std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
+            m_end -= m_begin;
+            m_begin = 0;
+        }
+        if (m_buffer.size() - m_end < kBlockBytes / 2)
+            m_buffer.resize(std::max(m_buffer.size() * 2, m_end + kBlockBytes));
+        return Flow::Continue;
+    }
+
+    // Fills the buffer behind m_end; false on a read error.
+    bool readBlock() {
+        const std::size_t wanted = m_buffer.size() - m_end;
+        const std::size_t got = std::fread(m_buffer.data() + m_end, 1, wanted, m_file);
+        if (got < wanted) {
+            if (std::ferror(m_file))
+                return false;
+            m_endOfInput = true;
+        }
+        m_end += got;
+        m_summary.bytes += got;
+        reportProgress(false);
+        return true;
+    }
 
     bool stopRequested() {
         if (m_options.stop == nullptr || !m_options.stop->load(std::memory_order_relaxed))
@@ -707,7 +735,8 @@ private:
             m_summary.max_ts = std::max(m_summary.max_ts, m_event.ts_ms);
         }
         ++m_summary.events;
-        m_onEvent(m_event);
+        if (m_onEvent)
+            m_onEvent(m_event);
         return Flow::Continue;
     }
 
@@ -770,6 +799,13 @@ private:
     TraceReadSummary m_summary;
     TraceEvent m_event;
     std::uint64_t m_lastProgressBytes = 0;
+
+    std::vector<char> m_buffer;
+    std::size_t m_begin = 0;   // start of the first unprocessed line
+    std::size_t m_end = 0;     // end of the data in the buffer
+    std::size_t m_scanned = 0; // bytes after m_begin known to hold no newline
+    bool m_skippingLongLine = false;
+    bool m_endOfInput = false;
 };
 
 // --- sampling ----------------------------------------------------------------------------------
@@ -838,7 +874,7 @@ Result<ColumnMapping> parseColumnMapping(std::string_view spec) {
             spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start));
         const std::string quoted = prefix + "'" + std::string(item) + "': ";
         if (item.empty())
-            return Error{prefix + "empty item (two commas in a row?)"};
+            return Error{prefix + "empty item in '" + std::string(spec) + "'"};
         const std::size_t equals = item.find('=');
         if (equals == std::string_view::npos)
             return Error{quoted + "expected name=position"};
@@ -949,6 +985,8 @@ Result<std::vector<Key>> TraceReader::sampleKeys(std::size_t count, std::uint64_
     if (!file)
         return Error{m_displayName +
                      ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT)};
+    // Unbuffered: each sample reads just its small chunk instead of refilling a stdio buffer.
+    std::setvbuf(file.get(), nullptr, _IONBF, 0);
 
     std::vector<Key> keys;
     std::string buffer;

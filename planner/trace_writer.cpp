@@ -197,9 +197,29 @@ void TraceCsvWriter::ensureRoomFor(std::size_t bytes) {
         m_buffer.resize(bytes);
 }
 
+// Consecutive rows mostly share the timestamp's seconds, so their digits are formatted once and
+// copied; only the three millisecond digits are new.
+char* TraceCsvWriter::appendTimestamp(char* out, TimeMs ts) {
+    if (ts < kMsPerSecond)
+        return appendInteger(out, ts);
+    const TimeMs seconds = ts / kMsPerSecond;
+    if (seconds != m_cachedSeconds) {
+        m_cachedSeconds = seconds;
+        m_cachedSecondsLength = static_cast<std::size_t>(
+            appendInteger(m_cachedSecondsText, seconds) - m_cachedSecondsText);
+    }
+    std::memcpy(out, m_cachedSecondsText, sizeof m_cachedSecondsText);
+    out += m_cachedSecondsLength;
+    const auto milliseconds = static_cast<unsigned>(ts % kMsPerSecond);
+    out[0] = static_cast<char>('0' + milliseconds / 100);
+    out[1] = static_cast<char>('0' + milliseconds / 10 % 10);
+    out[2] = static_cast<char>('0' + milliseconds % 10);
+    return out + 3;
+}
+
 void TraceCsvWriter::appendEvent(const TraceEvent& event) {
     char* out = m_buffer.data() + m_used;
-    out = appendInteger(out, event.ts_ms);
+    out = appendTimestamp(out, event.ts_ms);
     *out++ = ',';
     out = appendKey(out, event.key);
     *out++ = ',';

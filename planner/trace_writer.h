@@ -66,6 +66,7 @@ public:
 private:
     void appendHeader();
     void appendEvent(const TraceEvent& event);
+    char* appendTimestamp(char* out, TimeMs ts);
     void ensureRoomFor(std::size_t bytes);
     bool writeBuffer();
     Status recordError(const char* action, int error);
@@ -82,6 +83,9 @@ private:
     Status m_error;
     std::uint64_t m_eventsWritten = 0;
     std::uint64_t m_bytesWritten = 0;
+    TimeMs m_cachedSeconds = -1;
+    char m_cachedSecondsText[24] = {};
+    std::size_t m_cachedSecondsLength = 0;
 };
 
 } // namespace rangepilot

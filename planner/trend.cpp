@@ -16,8 +16,8 @@ constexpr double kMadToSigma = 1.4826;
 constexpr double kMeanAbsToSigma = 1.2533;
 
 bool isConstant(std::span<const double> series) {
-    const auto [low, high] = std::minmax_element(series.begin(), series.end());
-    return *low == *high;
+    return std::all_of(series.begin(), series.end(),
+                       [first = series.front()](double value) { return value == first; });
 }
 
 // Writes series − daily profile into workspace.adjusted. The profile is estimated from data
@@ -48,8 +48,12 @@ void removeDailyProfile(std::span<const double> series, std::size_t period,
     }
 
     workspace.adjusted.resize(series.size());
-    for (std::size_t t = 0; t < series.size(); ++t) {
-        workspace.adjusted[t] = series[t] - workspace.profile[t % period];
+    for (std::size_t dayStart = 0; dayStart < series.size(); dayStart += period) {
+        const std::size_t count = std::min(period, series.size() - dayStart);
+        for (std::size_t phase = 0; phase < count; ++phase) {
+            workspace.adjusted[dayStart + phase] =
+                series[dayStart + phase] - workspace.profile[phase];
+        }
     }
 }
 

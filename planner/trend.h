@@ -9,17 +9,18 @@
 //     daily profile is the per-time-of-day median of the data detrended by that slope, centred to
 //     mean 0, and it is subtracted from every point.
 //  2. Long series are averaged into at most `max_points` consecutive groups (e.g. 2016 five-minute
-//     points → 126 points of 16 buckets), which keeps step 3 cheap and damps short bursts.
+//     points → 63 points of 32 buckets), which keeps step 3 cheap and damps short bursts.
 //  3. A Theil–Sen line through the points gives the slope; the residual scale is 1.4826·MAD of the
-//     residuals (1.2533·mean absolute deviation when the MAD is 0); the standard error is that scale
-//     over sqrt(Σ(x − x̄)²), and t = slope / SE.
+//     residuals (1.2533·mean absolute deviation when the MAD is 0); the standard error is that
+//     scale over sqrt(Σ(x − x̄)²), and t = slope / SE.
 //  4. Growing when t ≥ t_threshold and slope / mean level ≥ min_relative_slope_per_day; Declining
 //     symmetrically; Flat otherwise.
 //
 // Invariants: never NaN or infinity. Series with fewer than `min_points` points, and all-zero or
 // constant series, are Flat with t = 0. |t| is capped at kMaxTStatistic (an exact line has zero
-// residual scale). Cost: O(n + D·P) plus O(max_points²) for Theil–Sen; about 0.1 ms for a week of
-// 5-minute buckets, so 1024 cells take ~0.1 s. The workspace overload does not allocate once warm.
+// residual scale). Cost: O(n + D·P) plus O(max_points²) for Theil–Sen; about 50 µs for a week of
+// 5-minute buckets on one core, so 1024 cells take ~50 ms. The workspace overload does not
+// allocate once warm.
 
 #include <span>
 #include <string_view>
@@ -33,11 +34,11 @@ enum class TrendDirection { Declining, Flat, Growing };
 std::string_view trendDirectionName(TrendDirection direction);
 
 struct TrendOptions {
-    int steps_per_day = 288;                 // buckets per day (the season length)
-    double t_threshold = 3.0;                // |t| needed to call a trend
+    int steps_per_day = 288;                  // buckets per day (the season length)
+    double t_threshold = 3.0;                 // |t| needed to call a trend
     double min_relative_slope_per_day = 0.05; // |slope| / mean level needed, per day (0.05 = 5%)
-    int max_points = 128;                    // aggregate longer series down to this many points
-    int min_points = 6;                      // shorter series are Flat with t = 0
+    int max_points = 64;                      // aggregate longer series down to this many points
+    int min_points = 6;                       // shorter series are Flat with t = 0
 };
 
 inline constexpr double kMaxTStatistic = 1e6;

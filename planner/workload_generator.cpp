@@ -8,7 +8,6 @@
 #include <array>
 #include <bit>
 #include <cmath>
-#include <numeric>
 #include <utility>
 
 namespace rangepilot {
@@ -73,7 +72,7 @@ constexpr double kSlowOutlierMinFactor = 5;
 constexpr double kSlowOutlierMaxFactor = 50;
 
 constexpr std::size_t kExactBackgroundKeys = 1024;
-constexpr std::size_t kMinKeyDigits = 10;
+constexpr std::size_t kMinKeyDigits = 10; // writeKeyText() relies on at least 8
 constexpr std::size_t kMaxKeyPrefix = 64;
 constexpr double kMaxHours = 24.0 * 366;
 constexpr double kMaxRate = 1e7;
@@ -132,6 +131,43 @@ bool startsWithHexMarker(std::string_view text) {
 std::uint64_t roundToPositive(double value) {
     return value < 1.0 ? 1 : static_cast<std::uint64_t>(value + 0.5);
 }
+
+// The standard normal quantile, by bisection on erfc (construction time only).
+double standardNormalQuantile(double probability) {
+    double low = -10.0;
+    double high = 10.0;
+    for (int i = 0; i < 64; ++i) {
+        const double middle = 0.5 * (low + high);
+        if (0.5 * std::erfc(-middle / std::sqrt(2.0)) < probability)
+            low = middle;
+        else
+            high = middle;
+    }
+    return 0.5 * (low + high);
+}
+
+// exp(sigma * Z) for a standard normal Z, drawn from 64 random bits by table lookup: 257
+// quantiles, linearly interpolated, so a draw costs no transcendental call. The median is exactly
+// 1; the tails stop near +-2.9 sigma (the latency outliers supply the long tail).
+class LogNormalTable {
+public:
+    explicit LogNormalTable(double sigma) {
+        for (std::size_t i = 0; i < m_quantiles.size(); ++i) {
+            const double probability =
+                (static_cast<double>(i) + 0.5) / static_cast<double>(m_quantiles.size());
+            m_quantiles[i] = std::exp(sigma * standardNormalQuantile(probability));
+        }
+    }
+
+    double draw(std::uint64_t bits) const {
+        const std::size_t cell = static_cast<std::size_t>(bits >> 56);
+        const double within = static_cast<double>((bits << 8) >> 11) * 0x1.0p-53;
+        return m_quantiles[cell] + within * (m_quantiles[cell + 1] - m_quantiles[cell]);
+    }
+
+private:
+    std::array<double, 257> m_quantiles{};
+};
 
 // The Zipf background with its hottest ranks' positions, for exact range shares.
 class Background {
@@ -250,24 +286,27 @@ private:
 class NoiseProcess {
 public:
     explicit NoiseProcess(double sigma)
-        : m_sigma(sigma) {}
+        : m_sigma(sigma)
+        , m_persistence(std::exp(-1.0 / kNoiseCorrelationMinutes))
+        , m_innovation(std::sqrt(1.0 - m_persistence * m_persistence)) {}
 
     void start(Random& random) { m_value = m_sigma * random.normal(); }
 
+    // One minute on: keeps the stationary standard deviation at sigma.
     void step(Random& random) {
-        static const double persistence = std::exp(-1.0 / kNoiseCorrelationMinutes);
-        static const double innovation = std::sqrt(1.0 - persistence * persistence);
-        m_value = persistence * m_value + innovation * m_sigma * random.normal();
+        m_value = m_persistence * m_value + m_innovation * m_sigma * random.normal();
     }
 
     double factor() const { return std::exp(m_value - 0.5 * m_sigma * m_sigma); }
 
 private:
     double m_sigma;
+    double m_persistence;
+    double m_innovation;
     double m_value = 0.0;
 };
 
-WorkloadOptions usableOptions(const WorkloadOptions& options, const Status& status) {
+WorkloadOptions usableOptions(WorkloadOptions options, const Status& status) {
     if (status.ok())
         return options;
     // A stand-in that keeps the model well defined; the stream itself stays empty.
@@ -384,8 +423,8 @@ struct WorkloadGenerator::Impl {
     std::uint64_t valueSize(std::uint64_t index) const;
     void writeKeyText(std::string& text, std::uint64_t index) const;
 
-    WorkloadOptions options;
     Status status;
+    WorkloadOptions options; // as requested, or the defaults when those were invalid
     TimeMs startMs = 0;
     TimeMs endMs = 0;
     std::size_t keyDigits = kMinKeyDigits;
@@ -398,6 +437,9 @@ struct WorkloadGenerator::Impl {
     JumpSchedule initialJumps;
     double scale = 1.0;
     std::vector<std::string> clientNames;
+    LogNormalTable valueSizes{kValueSigma};
+    LogNormalTable putSizeFactors{kPutSizeSigma};
+    LogNormalTable latencyFactors{kLatencySigma};
 
     // Stream state.
     Random eventRandom;
@@ -422,22 +464,21 @@ struct WorkloadGenerator::Impl {
 };
 
 WorkloadGenerator::Impl::Impl(WorkloadOptions requested)
-    : options(std::move(requested))
-    , status(validate(options))
-    , background(options.scenario == Scenario::Uniform, usableOptions(options, status).key_count,
-                 usableOptions(options, status).zipf_s,
+    : status(validate(requested))
+    , options(usableOptions(std::move(requested), status))
+    , background(options.scenario == Scenario::Uniform, options.key_count, options.zipf_s,
                  Random::forStream(options.seed, kLayoutStream).nextU64())
     , initialJumps(options.seed, options.start_ms)
     , eventRandom(Random::forStream(options.seed, kEventStream))
     , noiseRandom(Random::forStream(options.seed, kNoiseStream))
     , jumps(initialJumps) {
-    options = usableOptions(options, status);
     startMs = options.start_ms;
     const auto durationMs = std::llround(options.hours * static_cast<double>(kMsPerHour));
     endMs = status.ok() ? startMs + std::max<TimeMs>(1, durationMs) : startMs;
     keyDigits = std::max(kMinKeyDigits, digitCount(options.key_count));
 
-    // Where the special ranges sit: drawn once per seed, after the permutation key.
+    // Where the special ranges sit: drawn once per seed, after the permutation key (the first
+    // draw of this stream, used above).
     Random layout = Random::forStream(options.seed, kLayoutStream);
     (void)layout.nextU64();
     driftOffset = layout.uniform();
@@ -492,8 +533,9 @@ SpecialRange WorkloadGenerator::Impl::specialRange(TimeMs t, double jumpLocation
         return {start, kHotWidth, kHotShare};
     }
     case Scenario::Growth: {
+        const TimeMs duration = std::max<TimeMs>(1, endMs - startMs);
         const double progress =
-            std::max(0.0, static_cast<double>(t - startMs) / static_cast<double>(endMs - startMs));
+            std::max(0.0, static_cast<double>(t - startMs) / static_cast<double>(duration));
         const double share =
             kGrowthShareAtStart + (kGrowthShareAtEnd - kGrowthShareAtStart) * progress;
         return {growthStart, kGrowthWidth, std::min(share, kGrowthShareCap)};
@@ -609,15 +651,31 @@ std::uint64_t WorkloadGenerator::Impl::drawKeyIndex(bool& inSpecialRange) {
 
 std::uint64_t WorkloadGenerator::Impl::valueSize(std::uint64_t index) const {
     // Stable per key, like a stored value: a hash-derived lognormal, cheap and seed-dependent.
-    const double z = Random::irwinHallNormal(mix64(index ^ sizeSalt));
-    return roundToPositive(kValueMedianBytes * std::exp(kValueSigma * z));
+    return roundToPositive(kValueMedianBytes * valueSizes.draw(mix64(index ^ sizeSalt)));
 }
 
 void WorkloadGenerator::Impl::writeKeyText(std::string& text, std::uint64_t index) const {
+    // Two digits per step from a table, and 32-bit arithmetic for the low eight digits: this runs
+    // once or twice per event, and a digit-by-digit loop was a tenth of the generator's time.
+    static constexpr char kPairs[] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
     char* digit = text.data() + text.size();
-    for (std::size_t i = 0; i < keyDigits; ++i) {
-        *--digit = static_cast<char>('0' + index % 10);
-        index /= 10;
+    const auto writePairs = [&digit](std::uint32_t value, int pairs) {
+        for (int i = 0; i < pairs; ++i) {
+            const std::uint32_t pair = value % 100;
+            value /= 100;
+            digit -= 2;
+            digit[0] = kPairs[2 * pair];
+            digit[1] = kPairs[2 * pair + 1];
+        }
+    };
+    writePairs(static_cast<std::uint32_t>(index % 100'000'000), 4);
+    std::uint64_t high = index / 100'000'000;
+    for (std::size_t i = 8; i < keyDigits; ++i) {
+        *--digit = static_cast<char>('0' + high % 10);
+        high /= 10;
     }
 }
 
@@ -636,7 +694,7 @@ void WorkloadGenerator::Impl::fillEvent(TraceEvent& out) {
     } else if (opDraw < kGetFraction + kPutFraction) {
         out.op = Op::Put;
         out.bytes = roundToPositive(static_cast<double>(valueSize(index)) * kPutSizeFactorMedian *
-                                    std::exp(kPutSizeSigma * eventRandom.approximateNormal()));
+                                    putSizeFactors.draw(eventRandom.nextU64()));
         latencyMedianUs = kPutLatencyUs;
     } else if (opDraw < kGetFraction + kPutFraction + kDeleteFraction) {
         out.op = Op::Delete;
@@ -655,8 +713,7 @@ void WorkloadGenerator::Impl::fillEvent(TraceEvent& out) {
         latencyMedianUs = kScanLatencyUs + kScanLatencyPerKeyUs * static_cast<double>(end - index);
     }
 
-    double latency =
-        latencyMedianUs * std::exp(kLatencySigma * eventRandom.approximateNormal()) * loadFactor;
+    double latency = latencyMedianUs * latencyFactors.draw(eventRandom.nextU64()) * loadFactor;
     if (eventRandom.uniform() < kSlowOutlierFraction)
         latency *= eventRandom.uniform(kSlowOutlierMinFactor, kSlowOutlierMaxFactor);
     if (inSpecialRange)

@@ -18,13 +18,15 @@
 // higher for scans and under load.
 //
 // Invariants: the stream is a pure function of the options (same options and seed, same events,
-// on every platform); timestamps are integer ms, non-decreasing, within [start_ms, endMs()). The
-// ground-truth queries (rateAt, densityAt, shareAt, specialRangeAt) are the scenario's intended
-// values without the noise, defined for any t (also beyond the trace, for judging forecasts).
+// on every platform; see random.h for the one caveat); timestamps are integer ms, non-decreasing,
+// within [start_ms, endMs()). The ground-truth queries (rateAt, densityAt, shareAt, specialRangeAt)
+// are the scenario's intended values without the noise, defined for any t (also beyond the trace,
+// for judging forecasts).
 //
-// Cost: O(1) memory (about 5 KiB plus a table of the 1024 hottest background keys) and O(1) work
-// per event, about 100 ns; the ground-truth queries are O(log 1024), except in random-jumps where
-// they replay the jumps since the start (a dozen per simulated day).
+// Cost: O(1) memory in the trace length and key count (about 30 KiB: the 1024 hottest background
+// keys, a millisecond histogram for the current second, lookup tables) and O(1) work per event,
+// roughly 100 ns in a Release build. The ground-truth queries are O(log 1024), except in
+// random-jumps where they replay the jumps since the start (a dozen per simulated day).
 
 #include "result.h"
 #include "time_ms.h"
@@ -41,7 +43,14 @@ namespace rangepilot {
 
 class TraceCsvWriter;
 
-enum class Scenario { Uniform, Diurnal, HotspotDrift, Growth, FlashCrowd, RandomJumps };
+enum class Scenario {
+    Uniform,      // uniform keys, constant rate
+    Diurnal,      // a daily cycle (peak 19:30 UTC, peak / trough about 3.5) over Zipf keys
+    HotspotDrift, // diurnal + a 3% range with 35% of the events, sweeping the key space daily
+    Growth,       // diurnal + a 4% range whose share grows linearly from 2% to 40% over the trace
+    FlashCrowd,   // diurnal + daily at 20:00 UTC a 2% range at 10x its rate for ~30 minutes
+    RandomJumps,  // diurnal + a 3% range with 35% that jumps anywhere after gaps of about 2 h
+};
 
 // "uniform", "diurnal", "hotspot-drift", "growth", "flash-crowd", "random-jumps".
 std::string_view scenarioName(Scenario scenario);
@@ -84,7 +93,9 @@ struct SpecialRange {
 
 class WorkloadGenerator {
 public:
-    // Options that fail validate() give an empty stream; status() says why.
+    // Options that fail validate() give an empty stream; status() says why, and options() then
+    // holds the defaults (with the requested scenario) that the ground truth is computed from.
+    // A moved-from generator may only be assigned to or destroyed.
     explicit WorkloadGenerator(WorkloadOptions options);
     ~WorkloadGenerator();
     WorkloadGenerator(WorkloadGenerator&&) noexcept;

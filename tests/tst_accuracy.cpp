@@ -3,6 +3,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace rangepilot;
@@ -61,17 +62,16 @@ void TestAccuracy::maseHandComputed_data() {
     QTest::addColumn<double>("expected");
     QTest::addColumn<bool>("lag1Fallback");
     // Seasonal lag 2: |3−1| = |4−2| = |5−3| = |6−4| = 2 → scale 2; errors 1 and 3 → MAE 2.
-    QTest::newRow("seasonal scale") << QList<double>{1, 2, 3, 4, 5, 6} << 2
-                                    << QList<double>{10, 20} << QList<double>{11, 17} << 1.0
-                                    << false;
+    QTest::newRow("seasonal scale") << QList<double>{1, 2, 3, 4, 5, 6} << 2 << QList<double>{10, 20}
+                                    << QList<double>{11, 17} << 1.0 << false;
     // Period 4 needs 5 training points; 3 → lag-1 diffs |3−1| = 2, |2−3| = 1 → scale 1.5.
-    QTest::newRow("lag-1 fallback") << QList<double>{1, 3, 2} << 4 << QList<double>{5}
-                                    << QList<double>{2} << 2.0 << true;
+    QTest::newRow("lag-1 fallback")
+        << QList<double>{1, 3, 2} << 4 << QList<double>{5} << QList<double>{2} << 2.0 << true;
     // Exactly one day + 1 point: the seasonal scale is used, |9 − 1| = 8.
     QTest::newRow("one day plus one")
         << QList<double>{1, 5, 5, 9} << 3 << QList<double>{0} << QList<double>{4} << 0.5 << false;
-    QTest::newRow("perfect forecast") << QList<double>{1, 2, 3, 4} << 2 << QList<double>{7}
-                                      << QList<double>{7} << 0.0 << false;
+    QTest::newRow("perfect forecast")
+        << QList<double>{1, 2, 3, 4} << 2 << QList<double>{7} << QList<double>{7} << 0.0 << false;
 }
 
 void TestAccuracy::maseHandComputed() {
@@ -94,14 +94,14 @@ void TestAccuracy::maseZeroScale_data() {
     QTest::addColumn<QList<double>>("forecast");
     QTest::addColumn<bool>("available");
     QTest::addColumn<double>("expected");
-    QTest::newRow("constant, exact") << QList<double>{4, 4, 4, 4} << QList<double>{4, 4}
-                                     << QList<double>{4, 4} << true << 0.0;
-    QTest::newRow("constant, errors") << QList<double>{4, 4, 4, 4} << QList<double>{5}
-                                      << QList<double>{4} << false << 0.0;
+    QTest::newRow("constant, exact")
+        << QList<double>{4, 4, 4, 4} << QList<double>{4, 4} << QList<double>{4, 4} << true << 0.0;
+    QTest::newRow("constant, errors")
+        << QList<double>{4, 4, 4, 4} << QList<double>{5} << QList<double>{4} << false << 0.0;
     QTest::newRow("all zero, errors") << QList<double>{0, 0, 0, 0, 0} << QList<double>{0, 1}
                                       << QList<double>{0, 0} << false << 0.0;
-    QTest::newRow("one training point") << QList<double>{3} << QList<double>{3}
-                                        << QList<double>{3} << false << 0.0;
+    QTest::newRow("one training point")
+        << QList<double>{3} << QList<double>{3} << QList<double>{3} << false << 0.0;
     QTest::newRow("no points to score")
         << QList<double>{1, 2, 3} << QList<double>{} << QList<double>{} << false << 0.0;
 }
@@ -139,8 +139,7 @@ void TestAccuracy::weightedAggregate_data() {
     QTest::addColumn<QList<double>>("weights");
     QTest::addColumn<double>("expected");
     QTest::newRow("volume weighted") << QList<double>{1, 2} << QList<double>{1, 3} << 1.75;
-    QTest::newRow("equal weights") << QList<double>{0.5, 1.5, 1.0} << QList<double>{2, 2, 2}
-                                   << 1.0;
+    QTest::newRow("equal weights") << QList<double>{0.5, 1.5, 1.0} << QList<double>{2, 2, 2} << 1.0;
     QTest::newRow("zero weight ignored") << QList<double>{9, 2} << QList<double>{0, 5} << 2.0;
     QTest::newRow("negative weight ignored") << QList<double>{9, 2} << QList<double>{-1, 5} << 2.0;
     QTest::newRow("all zero weights") << QList<double>{1, 2} << QList<double>{0, 0} << 0.0;
