@@ -81,12 +81,18 @@ std::string analysisJson(const std::string& trace, const TimedAnalysis& timed) {
     return json.text();
 }
 
+// Three significant digits, so slow trends do not print as "+0.00".
+std::string formatSignedSignificant(double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%+.3g", value);
+    return buffer;
+}
+
 std::string describeTrend(const TraceAnalysis& analysis, const TrendResult& trend) {
     std::ostringstream text;
-    const double slope = slopeEventsPerSecondPerDay(analysis, trend);
-    text << trendDirectionName(trend.direction) << " " << (slope >= 0 ? "+" : "")
-         << formatFixed(slope, 2) << " ev/s per day ("
-         << (trend.relative_slope_per_day >= 0 ? "+" : "")
+    text << trendDirectionName(trend.direction) << " "
+         << formatSignedSignificant(slopeEventsPerSecondPerDay(analysis, trend))
+         << " ev/s per day (" << (trend.relative_slope_per_day >= 0 ? "+" : "")
          << formatFixed(100 * trend.relative_slope_per_day, 1)
          << "%/day, t = " << formatFixed(trend.t_statistic, 1) << ")";
     return text.str();

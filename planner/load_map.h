@@ -12,8 +12,15 @@
 // event older than the fine window is counted as dropped (stats().late_dropped), never misplaced.
 // Scans count as reads in the cell of their start key.
 //
-// Cost: add() is O(1) with no allocation except when the ring grows; memory is at most
-// (fine_buckets + coarse_buckets) × cells × 32 bytes.
+// Invariants: the fine window ends at the newest bucket counted, N, and reaches back at most to
+// N - fine_buckets + 1; the fine tier runs from the oldest bucket with load inside that window to N
+// (so its first and last rows always hold load). The coarse tier likewise runs from its oldest
+// bucket with load to its newest, at most coarse_buckets. So the map depends only on which events
+// it counted, not on their order, and two maps built from consecutive parts of a stream merge()
+// into exactly the map of the whole stream.
+//
+// Cost: add() is O(1) with no allocation except when the ring grows or a bucket rolls up; memory
+// is at most (fine_buckets + coarse_buckets) × cells × 32 bytes.
 
 #include "key_cells.h"
 #include "result.h"
@@ -56,17 +63,21 @@ struct LoadMapOptions {
     std::size_t fine_buckets = 8 * 288;   // full-resolution window
     std::size_t rollup_factor = 12;       // fine buckets per coarse bucket
     std::size_t coarse_buckets = 90 * 24; // coarse history kept
+    bool operator==(const LoadMapOptions&) const = default;
 };
 
 // Clear errors for nonsensical settings ("bucket width must be at least 1 ms", ...).
 Status validate(const LoadMapOptions& options);
 
+// Every event counted (`events`) is, at any time, in the fine tier, in the coarse tier
+// (rolled_up_events - expired_events of them) or forgotten (expired_events).
 struct LoadMapStats {
-    std::uint64_t events = 0;                 // counted in the fine tier
-    std::uint64_t late_dropped = 0;           // older than the fine window when they arrived
-    std::uint64_t out_of_range = 0;           // timestamps beyond ±2^61 ms, never bucketed
-    std::uint64_t rolled_up_buckets = 0;      // fine buckets moved into the coarse tier
-    std::uint64_t expired_coarse_buckets = 0; // coarse buckets forgotten
+    std::uint64_t events = 0;           // counted (into the fine tier)
+    std::uint64_t late_dropped = 0;     // older than the fine window when they arrived
+    std::uint64_t out_of_range = 0;     // timestamps beyond ±2^61 ms or no such cell: not counted
+    std::uint64_t rolled_up_events = 0; // counted events whose bucket moved into the coarse tier
+    std::uint64_t expired_events = 0;   // ... and whose coarse bucket has since been forgotten
+    bool operator==(const LoadMapStats&) const = default;
 };
 
 class LoadMap {
@@ -86,6 +97,16 @@ public:
     // timestamp is out of range.
     bool add(const TraceEvent& event);
     bool add(TimeMs ts, CellIndex cell, Op op, std::uint64_t bytes, std::uint64_t latency_us);
+
+    // Folds in `later`, a map with the same cells and options built from the events that follow
+    // this map's in a stream: the result is the map one add() pass over both streams in order
+    // would have built, whenever that pass drops no event that the two maps counted, i.e. when no
+    // event of `later` is older than this map's newest bucket minus the fine window (true for
+    // streams in time order or disordered by less than the window). Otherwise a fine row of
+    // `later` older than the merged window is dropped as late (as add() would drop its events), and
+    // its coarse rows still land in their coarse buckets or expire. Stats add up. Errors when the
+    // cells or options differ (the map is then unchanged). Cost: O(rows × cells) of both maps.
+    Status merge(const LoadMap& later);
 
     // The fine tier: buckets firstBucket() .. firstBucket() + bucketCount() - 1, where a bucket
     // number is floorDiv(ts, bucket_ms).
@@ -110,12 +131,17 @@ public:
 private:
     CellLoad* bucketRow(std::size_t bucketOffset);
     const CellLoad* bucketRow(std::size_t bucketOffset) const;
+    CellLoad* rowFor(std::int64_t bucket);
+    CellLoad* rowOutsideTheTier(std::int64_t bucket);
     void clearRow(std::size_t bucketOffset);
     void ensureSlots(std::size_t slots);
     void extendTo(std::int64_t bucket);
     void prependTo(std::int64_t bucket);
-    void evictOldest(std::size_t count);
+    void dropOldest();
+    void evictBefore(std::int64_t bucket);
     void rollUp(std::int64_t bucket, const CellLoad* row);
+    void addToCoarse(std::int64_t coarseBucket, const CellLoad* row);
+    void expireCoarseBefore(std::int64_t coarseBucket);
 
     KeyCells m_cells;
     LoadMapOptions m_options;

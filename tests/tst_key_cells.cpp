@@ -1,4 +1,5 @@
 #include "key_cells.h"
+#include "random.h"
 
 #include <QtTest>
 
@@ -10,11 +11,7 @@ using namespace rangepilot;
 namespace {
 
 std::uint64_t nextRandom(std::uint64_t& state) {
-    state += 0x9e3779b97f4a7c15ULL;
-    std::uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return splitMix64Next(state);
 }
 
 // Keys from a small alphabet and short lengths, so prefixes of each other and equal 8-byte

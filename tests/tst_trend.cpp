@@ -1,3 +1,4 @@
+#include "random.h"
 #include "trend.h"
 
 #include <QtTest>
@@ -15,27 +16,8 @@ namespace {
 
 constexpr int kStepsPerDay = 288;
 
-// splitmix64 + Box–Muller: deterministic on every platform (no std:: distributions).
-class TestRng {
-public:
-    explicit TestRng(std::uint64_t seed)
-        : m_state(seed) {}
-    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-    double normal() {
-        const double u1 = 1.0 - uniform();
-        const double u2 = uniform();
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-    }
-
-private:
-    std::uint64_t next() {
-        std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    }
-    std::uint64_t m_state;
-};
+// The planner's deterministic generator: same draws on every platform.
+using TestRng = Random;
 
 struct SeriesShape {
     double days = 7;
