@@ -23,6 +23,9 @@ void addTraceOptions(CommandLine& commandLine) {
     commandLine.addOption("--cells", "N", "key cells of the load map (default 1024)");
     commandLine.addOption("--bucket", "DURATION", "time bucket width (default 5m)");
     commandLine.addOption("--seed", "N", "seed for the key sample (default 1)");
+    commandLine.addOption("--threads", "N",
+                          "threads that read and analyse a trace file (default 0 = one per core, "
+                          "at most 8; 1 = one sequential pass)");
 }
 
 namespace {
@@ -76,6 +79,11 @@ Result<AnalyzeOptions> analyzeOptionsFrom(const CommandLine& commandLine) {
     if (!top.ok())
         return top.error();
     options.top = static_cast<std::size_t>(top.value());
+    const auto threads =
+        commandLine.integer("--threads", 0, 0, static_cast<std::int64_t>(kMaxAnalyzeThreads));
+    if (!threads.ok())
+        return threads.error();
+    options.threads = static_cast<std::size_t>(threads.value());
     return options;
 }
 

@@ -1,7 +1,11 @@
 #include "analysis.h"
 
 #include <algorithm>
+#include <exception>
+#include <memory>
 #include <numeric>
+#include <system_error>
+#include <thread>
 
 namespace rangepilot {
 
@@ -71,6 +75,93 @@ private:
     std::vector<BufferedEvent> m_buffer;
 };
 
+// Runs work(0) .. work(count - 1) at once: 0 on the calling thread, the others on threads of
+// their own (or after 0 on the calling thread, when the system has no thread to spare). An
+// exception from any of them is rethrown once all have ended.
+template <typename Work>
+void runConcurrently(std::size_t count, Work work) {
+    std::vector<std::exception_ptr> failures(count);
+    auto guarded = [&](std::size_t index) {
+        try {
+            work(index);
+        } catch (...) {
+            failures[index] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> workers;
+    std::vector<std::size_t> notStarted;
+    for (std::size_t index = 1; index < count; ++index) {
+        try {
+            workers.emplace_back(guarded, index);
+        } catch (const std::system_error&) {
+            notStarted.push_back(index);
+        }
+    }
+    if (count > 0)
+        guarded(0);
+    for (const std::size_t index : notStarted)
+        guarded(index);
+    for (std::thread& worker : workers)
+        worker.join();
+    for (const std::exception_ptr& failure : failures) {
+        if (failure)
+            std::rethrow_exception(failure);
+    }
+}
+
+// The events of one range of the file, counted apart from the others' until the merge.
+struct alignas(64) RangeCount {
+    RangeCount(const KeyCells& cells, const LoadMapOptions& options)
+        : map(cells, options)
+        , cellEvents(cells.size(), 0) {}
+
+    void add(const TraceEvent& event) {
+        const CellIndex cell = map.cells().cellOf(event.key);
+        ++cellEvents[cell];
+        map.add(event.ts_ms, cell, event.op, event.bytes, event.latency_us);
+    }
+
+    LoadMap map;
+    std::vector<std::uint64_t> cellEvents;
+};
+
+std::size_t threadsFor(const AnalyzeOptions& options, const TraceReader& reader) {
+    if (options.threads != 0)
+        return options.threads;
+    constexpr std::size_t kMaxAutoThreads = 8;
+    constexpr std::uint64_t kMinBytesPerThread = 4u << 20; // less is not worth a thread
+    const std::size_t cores =
+        std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, kMaxAutoThreads);
+    return static_cast<std::size_t>(std::clamp<std::uint64_t>(
+        reader.sizeBytes() / kMinBytesPerThread, 1, static_cast<std::uint64_t>(cores)));
+}
+
+// Counts a seekable file, its ranges on `threads` threads, and merges the counts in file order.
+Result<TraceReadSummary> countInRanges(TraceReader& reader, KeyCells cells,
+                                       const AnalyzeOptions& options, std::size_t threads,
+                                       TraceAnalysis& analysis, BadLineCallback onBadLine,
+                                       ProgressCallback onProgress) {
+    // Each on its own cache lines: the threads write to theirs for every event.
+    std::vector<std::unique_ptr<RangeCount>> ranges;
+    for (std::size_t i = 0; i < threads; ++i)
+        ranges.push_back(std::make_unique<RangeCount>(cells, options.load_map));
+    auto summary = reader.readParallel(
+        threads, [&](std::size_t range, const TraceEvent& event) { ranges[range]->add(event); },
+        onBadLine, onProgress);
+    if (!summary.ok())
+        return summary;
+    analysis.load_map.emplace(std::move(ranges.front()->map));
+    analysis.cell_events = std::move(ranges.front()->cellEvents);
+    for (std::size_t i = 1; i < ranges.size(); ++i) {
+        if (const Status merged = analysis.load_map->merge(ranges[i]->map); !merged.ok())
+            return Error{merged.message()};
+        for (std::size_t cell = 0; cell < analysis.cell_events.size(); ++cell)
+            analysis.cell_events[cell] += ranges[i]->cellEvents[cell];
+        ranges[i].reset(); // its memory is no longer needed
+    }
+    return summary;
+}
+
 void rankCells(TraceAnalysis& analysis, const std::vector<CellReport>& cells, std::size_t top) {
     auto takeTop = [top](std::vector<CellReport> list, auto before) {
         const std::size_t keep = std::min(top, list.size());
@@ -99,19 +190,35 @@ void rankCells(TraceAnalysis& analysis, const std::vector<CellReport>& cells, st
         });
 }
 
-void reportTrends(TraceAnalysis& analysis, const AnalyzeOptions& options) {
+// The trend of every cell with events, the cells split into `threads` contiguous slices: each
+// thread builds and analyses the series of its slice, so the result does not depend on threads.
+void reportTrends(TraceAnalysis& analysis, const AnalyzeOptions& options, std::size_t threads) {
     const LoadMap& map = *analysis.load_map;
     const TrendOptions trendOptions = trendOptionsFor(map.options(), options.trend);
+    const auto cellCount = static_cast<CellIndex>(map.cells().size());
+    threads = std::clamp<std::size_t>(threads, 1, cellCount);
+
+    std::vector<std::optional<CellReport>> reports(cellCount);
+    runConcurrently(threads, [&](std::size_t slice) {
+        const auto first = static_cast<CellIndex>(cellCount * slice / threads);
+        const auto end = static_cast<CellIndex>(cellCount * (slice + 1) / threads);
+        const std::vector<std::vector<double>> series =
+            cellSeriesOf(map, first, end, LoadMetric::Ops);
+        TrendWorkspace workspace;
+        for (CellIndex cell = first; cell < end; ++cell) {
+            if (analysis.cell_events[cell] == 0)
+                continue;
+            reports[cell] = CellReport{cell, map.cells().range(cell), analysis.cell_events[cell],
+                                       analyzeTrend(series[cell - first], trendOptions, workspace)};
+        }
+    });
     TrendWorkspace workspace;
     analysis.total_trend = analyzeTrend(map.totalSeries(LoadMetric::Ops), trendOptions, workspace);
 
-    const std::vector<std::vector<double>> series = allCellSeries(map, LoadMetric::Ops);
     std::vector<CellReport> cells;
-    for (CellIndex cell = 0; cell < map.cells().size(); ++cell) {
-        if (analysis.cell_events[cell] == 0)
-            continue;
-        cells.push_back({cell, map.cells().range(cell), analysis.cell_events[cell],
-                         analyzeTrend(series[cell], trendOptions, workspace)});
+    for (std::optional<CellReport>& report : reports) {
+        if (report)
+            cells.push_back(std::move(*report));
     }
     rankCells(analysis, cells, options.top);
 }
@@ -123,6 +230,9 @@ Status validate(const AnalyzeOptions& options) {
         return Error{"cells must be between 1 and 1048576"};
     if (options.key_sample < 1)
         return Error{"the key sample must hold at least 1 key"};
+    if (options.threads > kMaxAnalyzeThreads)
+        return Error{"threads must be between 0 (one per core) and " +
+                     std::to_string(kMaxAnalyzeThreads)};
     return validate(options.load_map);
 }
 
@@ -132,14 +242,21 @@ TrendOptions trendOptionsFor(const LoadMapOptions& loadMap, TrendOptions base) {
     return base;
 }
 
-std::vector<std::vector<double>> allCellSeries(const LoadMap& map, LoadMetric metric) {
-    std::vector<std::vector<double>> series(map.cells().size(),
+std::vector<std::vector<double>> cellSeriesOf(const LoadMap& map, CellIndex firstCell,
+                                              CellIndex endCell, LoadMetric metric) {
+    endCell = std::min(endCell, static_cast<CellIndex>(map.cells().size()));
+    firstCell = std::min(firstCell, endCell);
+    std::vector<std::vector<double>> series(endCell - firstCell,
                                             std::vector<double>(map.bucketCount(), 0.0));
     for (std::size_t bucket = 0; bucket < map.bucketCount(); ++bucket) {
-        for (CellIndex cell = 0; cell < map.cells().size(); ++cell)
-            series[cell][bucket] = metricValue(map.at(bucket, cell), metric);
+        for (CellIndex cell = firstCell; cell < endCell; ++cell)
+            series[cell - firstCell][bucket] = metricValue(map.at(bucket, cell), metric);
     }
     return series;
+}
+
+std::vector<std::vector<double>> allCellSeries(const LoadMap& map, LoadMetric metric) {
+    return cellSeriesOf(map, 0, static_cast<CellIndex>(map.cells().size()), metric);
 }
 
 Result<TraceAnalysis> analyzeTrace(TraceReader& reader, const AnalyzeOptions& options,
@@ -148,26 +265,33 @@ Result<TraceAnalysis> analyzeTrace(TraceReader& reader, const AnalyzeOptions& op
         return Error{valid.message()};
 
     TraceAnalysis analysis;
-    Ingest ingest(options, analysis.load_map, analysis.cell_events);
+    const std::size_t threads = threadsFor(options, reader);
     if (reader.seekable()) {
         auto sample = reader.sampleKeys(options.key_sample, options.seed);
         if (!sample.ok())
             return sample.error();
         analysis.cells_from =
             "quantiles of " + std::to_string(sample->size()) + " keys sampled across the file";
-        ingest.start(KeyCells::fromSample(std::move(sample.value()), options.cells));
+        // Strict mode reads sequentially (the first bad line must end the read).
+        const std::size_t countingThreads = reader.options().strict ? 1 : threads;
+        auto summary =
+            countInRanges(reader, KeyCells::fromSample(std::move(sample.value()), options.cells),
+                          options, countingThreads, analysis, onBadLine, onProgress);
+        if (!summary.ok())
+            return summary.error();
+        analysis.read = summary.value();
     } else {
         analysis.cells_from =
             "quantiles of the first " + std::to_string(options.key_sample) + " events' keys";
+        Ingest ingest(options, analysis.load_map, analysis.cell_events);
+        auto summary =
+            reader.read([&](const TraceEvent& event) { ingest.add(event); }, onBadLine, onProgress);
+        if (!summary.ok())
+            return summary.error();
+        ingest.flush();
+        analysis.read = summary.value();
     }
-
-    auto summary =
-        reader.read([&](const TraceEvent& event) { ingest.add(event); }, onBadLine, onProgress);
-    if (!summary.ok())
-        return summary.error();
-    ingest.flush();
-    analysis.read = summary.value();
-    reportTrends(analysis, options);
+    reportTrends(analysis, options, threads);
     return analysis;
 }
 

@@ -7,8 +7,14 @@
 // random offsets over the whole file (a few thousand small reads); for a pipe, the first
 // `key_sample` events, which are buffered and then replayed, so no event is counted twice or lost.
 //
-// Cost: O(events × log cells) for the pass, then O(cells × buckets) for the trends; memory is the
-// LoadMap's bound plus one counter per cell. Deterministic for a given input and seed.
+// A seekable file is counted on several threads: its data is cut into line-aligned ranges, each
+// counted into a LoadMap and per-cell counts of its own, which are then merged in file order
+// (LoadMap::merge). For a trace in time order, or disordered by less than the fine window, the
+// result is identical whatever the thread count. Strict mode and pipes take one sequential pass.
+//
+// Cost: O(events × log cells) for the pass, then O(cells × buckets) for the trends, both spread
+// over the threads; memory is up to one LoadMap per thread plus one counter per cell and thread.
+// Deterministic for a given input and seed.
 
 #include "key_cells.h"
 #include "load_map.h"
@@ -30,7 +36,12 @@ struct AnalyzeOptions {
     std::uint64_t seed = 1;
     std::size_t top = 10; // length of each ranked list in the report
     TrendOptions trend;   // steps_per_day is derived from the bucket width
+    // Threads for the counting pass and the trends: 0 = one per core, at most 8 (and at most one
+    // per 4 MiB of the file); 1 = a single sequential pass.
+    std::size_t threads = 0;
 };
+
+inline constexpr std::size_t kMaxAnalyzeThreads = 64;
 
 // Clear errors for bad settings, naming the option ("cells must be between 1 and 1048576").
 Status validate(const AnalyzeOptions& options);
@@ -63,5 +74,8 @@ TrendOptions trendOptionsFor(const LoadMapOptions& loadMap, TrendOptions base);
 // One series per cell (ops per bucket over the fine tier), all cells at once: faster than asking
 // the LoadMap cell by cell because it walks each bucket row once.
 std::vector<std::vector<double>> allCellSeries(const LoadMap& map, LoadMetric metric);
+// The same for cells [firstCell, endCell) only (index 0 is firstCell's series).
+std::vector<std::vector<double>> cellSeriesOf(const LoadMap& map, CellIndex firstCell,
+                                              CellIndex endCell, LoadMetric metric);
 
 } // namespace rangepilot

@@ -131,6 +131,7 @@ public:
 private:
     CellLoad* bucketRow(std::size_t bucketOffset);
     const CellLoad* bucketRow(std::size_t bucketOffset) const;
+    std::int64_t bucketOf(TimeMs ts);
     CellLoad* rowFor(std::int64_t bucket);
     CellLoad* rowOutsideTheTier(std::int64_t bucket);
     void clearRow(std::size_t bucketOffset);
@@ -146,6 +147,8 @@ private:
     KeyCells m_cells;
     LoadMapOptions m_options;
     LoadMapStats m_stats;
+    std::int64_t m_lastBucket = 0; // bucketOf()'s last answer, which starts at m_lastBucketStart
+    TimeMs m_lastBucketStart = 0;
 
     // Fine tier: a ring of m_slots rows of m_cells.size() counters each.
     std::vector<CellLoad> m_storage;

@@ -5,7 +5,10 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <system_error>
+#include <thread>
 
 namespace rangepilot {
 
@@ -207,9 +210,8 @@ inline bool decodeKeyInPlace(std::string_view& text, std::string& buffer, const 
     return true;
 }
 
-inline std::optional<Op> parseOpFast(std::string_view text) {
-    // The canonical lowercase names first, compared without a library call; parseOp() handles
-    // case and aliases.
+// The canonical lowercase names, compared without a library call.
+inline std::optional<Op> canonicalOp(std::string_view text) {
     const char* c = text.data();
     switch (text.size()) {
     case 3:
@@ -222,9 +224,20 @@ inline std::optional<Op> parseOpFast(std::string_view text) {
         if (c[0] == 's' && c[1] == 'c' && c[2] == 'a' && c[3] == 'n')
             return Op::Scan;
         break;
+    case 6:
+        if (std::memcmp(c, "delete", 6) == 0)
+            return Op::Delete;
+        break;
     default:
         break;
     }
+    return std::nullopt;
+}
+
+// canonicalOp() first; parseOp() handles case and aliases.
+inline std::optional<Op> parseOpFast(std::string_view text) {
+    if (const std::optional<Op> op = canonicalOp(text))
+        return op;
     return parseOp(text);
 }
 
@@ -597,8 +610,22 @@ Result<Layout> layoutFromFirstLine(std::string_view line, const TraceReadOptions
 
 // --- the read loop -----------------------------------------------------------------------------
 
+std::string tooLongReason(std::size_t maxLineBytes) {
+    return "line longer than " + describeSize(maxLineBytes);
+}
+
+// Where a range read starts and stops, and what line 1 already decided.
+struct RangeLimits {
+    const ColumnMapping* mapping = nullptr;
+    std::uint64_t start = 0;        // the file is positioned here
+    bool skipPartialLine = false;   // start is inside a line (or at its newline): skip through it
+    std::uint64_t end = UINT64_MAX; // lines that start here or later are not read
+    std::atomic<std::uint64_t>* bytesRead = nullptr; // shared by the ranges of one read
+};
+
 class ReadSession {
 public:
+    // Reads the whole input from its start; line 1 decides the layout.
     ReadSession(std::FILE* file, const std::string& name, const TraceReadOptions& options,
                 std::uint64_t totalBytes, EventCallback onEvent, BadLineCallback onBadLine,
                 ProgressCallback onProgress)
@@ -609,7 +636,24 @@ public:
         , m_onEvent(onEvent)
         , m_onBadLine(onBadLine)
         , m_onProgress(onProgress)
-        , m_tooLongReason("line longer than " + describeSize(options.max_line_bytes)) {}
+        , m_tooLongReason(tooLongReason(options.max_line_bytes)) {}
+
+    // Reads the lines that start in [limits.start, limits.end) of `file`, positioned at
+    // limits.start, with a known layout; line numbers count from the range's first line.
+    ReadSession(std::FILE* file, const std::string& name, const TraceReadOptions& options,
+                std::uint64_t totalBytes, const RangeLimits& limits, EventCallback onEvent,
+                BadLineCallback onBadLine, ProgressCallback onProgress)
+        : ReadSession(file, name, options, totalBytes, onEvent, onBadLine, onProgress) {
+        m_parser.emplace(*limits.mapping, options.delimiter, options.time_unit);
+        m_rangeMode = true;
+        m_offset = limits.start;
+        m_rangeEnd = limits.end;
+        m_sharedBytesRead = limits.bytesRead;
+        m_skippingLongLine = limits.skipPartialLine;
+        m_firstLineIsFileStart = limits.start == 0 && !limits.skipPartialLine;
+        if (!limits.skipPartialLine)
+            m_firstLineOffset = limits.start;
+    }
 
     // Reads blocks into one buffer; complete lines are parsed in place, and the partial line at
     // the end of a block moves to the front before the next read. A line longer than the limit
@@ -627,16 +671,23 @@ public:
             if (!readBlock())
                 return Error{m_name + ": read error: " + std::strerror(errno)};
         }
-        if (m_begin < m_end && !m_skippingLongLine) // a last line without a newline
+        // A last line without a newline (processCompleteLines() found it to start in range).
+        if (m_begin < m_end && !m_skippingLongLine)
             handleLineAt(m_end);
+        m_begin = m_end; // all read: the range's bytes run to the end of the file
         return finish();
     }
 
 private:
     enum class Flow { Continue, Stop };
 
+    // True when the line at m_begin starts at or after the range's end (never in a whole read).
+    bool pastRangeEnd() const { return m_offset + m_begin >= m_rangeEnd; }
+
     Flow processCompleteLines() {
         for (;;) {
+            if (!m_skippingLongLine && pastRangeEnd())
+                return Flow::Stop;
             const std::size_t from = m_begin + m_scanned;
             const void* newline = std::memchr(m_buffer.data() + from, '\n', m_end - from);
             if (newline == nullptr) {
@@ -646,10 +697,13 @@ private:
             const auto lineEnd =
                 static_cast<std::size_t>(static_cast<const char*>(newline) - m_buffer.data());
             Flow flow = Flow::Continue;
-            if (m_skippingLongLine)
+            if (m_skippingLongLine) {
                 m_skippingLongLine = false; // its tail ends here; it was reported already
-            else
+                if (m_firstLineOffset == kUnknownOffset)
+                    m_firstLineOffset = m_offset + lineEnd + 1; // a range's first line
+            } else {
                 flow = handleLineAt(lineEnd);
+            }
             m_begin = lineEnd + 1;
             m_scanned = 0;
             if (flow == Flow::Stop)
@@ -669,14 +723,18 @@ private:
     // move it to the front; grow the buffer when little room is left behind it.
     Flow keepPartialLine() {
         if (!m_skippingLongLine && m_end - m_begin > m_options.max_line_bytes) {
+            if (pastRangeEnd())
+                return Flow::Stop;
             if (handleTooLongLine() == Flow::Stop)
                 return Flow::Stop;
             m_skippingLongLine = true;
         }
         if (m_skippingLongLine) {
+            m_offset += m_end;
             m_begin = m_end = m_scanned = 0;
         } else {
             std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
+            m_offset += m_begin;
             m_end -= m_begin;
             m_begin = 0;
         }
@@ -685,9 +743,12 @@ private:
         return Flow::Continue;
     }
 
-    // Fills the buffer behind m_end; false on a read error.
+    // Fills the buffer behind m_end (a range reads little beyond its end); false on a read error.
     bool readBlock() {
-        const std::size_t wanted = m_buffer.size() - m_end;
+        const std::uint64_t at = m_offset + m_end;
+        const std::uint64_t toRangeEnd = at < m_rangeEnd ? m_rangeEnd - at : 0;
+        const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(
+            m_buffer.size() - m_end, std::max<std::uint64_t>(toRangeEnd, kRangeTailBytes)));
         const std::size_t got = std::fread(m_buffer.data() + m_end, 1, wanted, m_file);
         if (got < wanted) {
             if (std::ferror(m_file))
@@ -696,6 +757,8 @@ private:
         }
         m_end += got;
         m_summary.bytes += got;
+        if (m_sharedBytesRead != nullptr)
+            m_sharedBytesRead->fetch_add(got, std::memory_order_relaxed);
         reportProgress(false);
         return true;
     }
@@ -712,16 +775,19 @@ private:
             return Flow::Stop;
         ++m_summary.lines;
         line = withoutLineEnd(line);
-        if (!m_parser) {
+        if (m_firstLineIsFileStart) {
+            m_firstLineIsFileStart = false;
             line = withoutByteOrderMark(line);
-            Result<Layout> layout = layoutFromFirstLine(line, m_options, m_name);
-            if (!layout) {
-                m_error = layout.error();
-                return Flow::Stop;
+            if (!m_parser) {
+                Result<Layout> layout = layoutFromFirstLine(line, m_options, m_name);
+                if (!layout) {
+                    m_error = layout.error();
+                    return Flow::Stop;
+                }
+                m_parser.emplace(layout->mapping, m_options.delimiter, m_options.time_unit);
+                if (layout->skipFirstLine)
+                    return Flow::Continue;
             }
-            m_parser.emplace(layout->mapping, m_options.delimiter, m_options.time_unit);
-            if (layout->skipFirstLine)
-                return Flow::Continue;
         }
         if (line.empty())
             return Flow::Continue;
@@ -744,6 +810,7 @@ private:
         if (stopRequested())
             return Flow::Stop;
         ++m_summary.lines;
+        m_firstLineIsFileStart = false;
         if (!m_parser) {
             // Without line 1 our own format has no columns; a mapped format does.
             if (!m_options.columns && m_options.header) {
@@ -773,18 +840,34 @@ private:
     void reportProgress(bool atEnd) {
         if (!m_onProgress)
             return;
-        if (atEnd || m_summary.bytes - m_lastProgressBytes >= kProgressEveryBytes) {
-            m_lastProgressBytes = m_summary.bytes;
-            m_onProgress(m_summary.bytes, m_totalBytes);
+        const std::uint64_t done =
+            m_sharedBytesRead == nullptr
+                ? m_summary.bytes
+                : std::min(m_sharedBytesRead->load(std::memory_order_relaxed), m_totalBytes);
+        if (atEnd || done - std::min(done, m_lastProgressBytes) >= kProgressEveryBytes) {
+            m_lastProgressBytes = done;
+            m_onProgress(done, m_totalBytes);
         }
     }
 
     Result<TraceReadSummary> finish() {
         if (m_error)
             return *m_error;
+        if (m_rangeMode) {
+            // The bytes of the lines read: from the first line's start to where the next range's
+            // first line starts (or the end of the file).
+            const std::uint64_t stop = m_offset + m_begin;
+            m_summary.bytes =
+                m_firstLineOffset == kUnknownOffset ? 0 : stop - std::min(stop, m_firstLineOffset);
+            return m_summary; // a range's progress is reported by its caller at the end
+        }
         reportProgress(true);
         return m_summary;
     }
+
+    static constexpr std::uint64_t kUnknownOffset = UINT64_MAX;
+    // How far a range reads ahead of its end at most, once its end is near.
+    static constexpr std::size_t kRangeTailBytes = 64u << 10;
 
     std::FILE* m_file;
     const std::string& m_name;
@@ -800,10 +883,17 @@ private:
     TraceEvent m_event;
     std::uint64_t m_lastProgressBytes = 0;
 
+    bool m_rangeMode = false;
+    bool m_firstLineIsFileStart = true; // the next line handled is line 1 (BOM, layout)
+    std::uint64_t m_rangeEnd = UINT64_MAX;
+    std::uint64_t m_firstLineOffset = kUnknownOffset;
+    std::atomic<std::uint64_t>* m_sharedBytesRead = nullptr;
+
     std::vector<char> m_buffer;
-    std::size_t m_begin = 0;   // start of the first unprocessed line
-    std::size_t m_end = 0;     // end of the data in the buffer
-    std::size_t m_scanned = 0; // bytes after m_begin known to hold no newline
+    std::uint64_t m_offset = 0; // file offset of m_buffer[0]
+    std::size_t m_begin = 0;    // start of the first unprocessed line
+    std::size_t m_end = 0;      // end of the data in the buffer
+    std::size_t m_scanned = 0;  // bytes after m_begin known to hold no newline
     bool m_skippingLongLine = false;
     bool m_endOfInput = false;
 };
@@ -817,44 +907,316 @@ std::uint64_t splitMix64(std::uint64_t& state) {
     return z ^ (z >> 31);
 }
 
+// A growable byte buffer that, unlike std::string or std::vector, does not zero the bytes it
+// adds: a sample reads thousands of small chunks, and clearing each first cost as much as reading.
+class ChunkBuffer {
+public:
+    // `count` more bytes at the end, uninitialised, to be filled and then trimmed by shrinkTo().
+    char* extend(std::size_t count) {
+        if (m_size + count > m_capacity) {
+            const std::size_t capacity = std::max(m_size + count, m_capacity * 2);
+            auto data = std::make_unique_for_overwrite<char[]>(capacity);
+            if (m_size > 0)
+                std::memcpy(data.get(), m_data.get(), m_size);
+            m_data = std::move(data);
+            m_capacity = capacity;
+        }
+        char* const tail = m_data.get() + m_size;
+        m_size += count;
+        return tail;
+    }
+    void shrinkTo(std::size_t size) { m_size = std::min(size, m_size); }
+    void clear() { m_size = 0; }
+    std::size_t size() const { return m_size; }
+    std::string_view view() const { return {m_data.get(), m_size}; }
+
+private:
+    std::unique_ptr<char[]> m_data;
+    std::size_t m_size = 0;
+    std::size_t m_capacity = 0;
+};
+
 // Reads the line that starts at `offset` (or, with skipPartial, the first line that starts after
 // it) into `buffer` and points `line` at it, without the newline. False at end of file, on a
 // read error, or when the line is longer than `maxLine`.
 bool readLineAt(std::FILE* file, std::uint64_t offset, bool skipPartial, std::size_t maxLine,
-                std::string& buffer, std::string_view& line) {
+                ChunkBuffer& buffer, std::string_view& line) {
     if (std::fseek(file, static_cast<long>(offset), SEEK_SET) != 0)
         return false;
     buffer.clear();
-    const std::size_t npos = std::string::npos;
+    const std::size_t npos = std::string_view::npos;
     std::size_t lineStart = skipPartial ? npos : 0;
     std::size_t searchFrom = 0;
     const std::size_t readLimit = maxLine * 2 + 2;
     for (;;) {
         const std::size_t old = buffer.size();
-        buffer.resize(old + kSampleChunkBytes);
-        const std::size_t got = std::fread(buffer.data() + old, 1, kSampleChunkBytes, file);
-        buffer.resize(old + got);
+        const std::size_t got =
+            std::fread(buffer.extend(kSampleChunkBytes), 1, kSampleChunkBytes, file);
+        buffer.shrinkTo(old + got);
+        const std::string_view text = buffer.view();
         if (lineStart == npos) {
-            const std::size_t newline = buffer.find('\n', searchFrom);
+            const std::size_t newline = text.find('\n', searchFrom);
             lineStart = newline == npos ? npos : newline + 1;
-            searchFrom = newline == npos ? buffer.size() : lineStart;
+            searchFrom = newline == npos ? text.size() : lineStart;
         }
         if (lineStart != npos) {
-            const std::size_t newline = buffer.find('\n', searchFrom);
+            const std::size_t newline = text.find('\n', searchFrom);
             if (newline != npos) {
-                line = std::string_view(buffer).substr(lineStart, newline - lineStart);
+                line = text.substr(lineStart, newline - lineStart);
                 return line.size() <= maxLine;
             }
-            searchFrom = buffer.size();
+            searchFrom = text.size();
         }
         if (got < kSampleChunkBytes) {
-            if (lineStart == npos || lineStart >= buffer.size())
+            if (lineStart == npos || lineStart >= text.size())
                 return false;
-            line = std::string_view(buffer).substr(lineStart);
+            line = text.substr(lineStart);
             return line.size() <= maxLine;
         }
-        if (buffer.size() > readLimit)
+        if (text.size() > readLimit)
             return false;
+    }
+}
+
+// The lines that follow sorted offsets in a file, as readLineAt(skipPartial) reads them. Where
+// the offsets are dense, one read of a window of the file serves many of them; where they are
+// sparse, each costs its own small read.
+class LineSampler {
+public:
+    LineSampler(std::FILE* file, std::uint64_t fileBytes, std::size_t maxLine, bool dense)
+        : m_file(file)
+        , m_fileBytes(fileBytes)
+        , m_maxLine(maxLine)
+        , m_dense(dense) {}
+
+    // The first line that starts after `offset`; offsets must not decrease between calls.
+    bool lineAfter(std::uint64_t offset, std::string_view& line) {
+        if (m_dense) {
+            if (offset < m_windowStart || offset >= m_windowStart + m_window.size())
+                fillWindow(offset);
+            const std::string_view text = m_window.view();
+            const bool reachesEnd = m_windowStart + text.size() == m_fileBytes;
+            const std::size_t npos = std::string_view::npos;
+            const std::size_t newline =
+                offset >= m_windowStart ? text.find('\n', offset - m_windowStart) : npos;
+            if (newline != npos) {
+                const std::size_t next = text.find('\n', newline + 1);
+                if (next != npos || reachesEnd) {
+                    if (next == npos && newline + 1 >= text.size())
+                        return false; // the file ends with that newline
+                    line = text.substr(newline + 1, next == npos ? npos : next - newline - 1);
+                    return line.size() <= m_maxLine;
+                }
+            } else if (reachesEnd && !text.empty()) {
+                return false; // no line starts after the offset
+            }
+            // The line runs past the window (or the window could not be read): on its own.
+        }
+        return readLineAt(m_file, offset, true, m_maxLine, m_single, line);
+    }
+
+private:
+    static constexpr std::size_t kWindowBytes = 64u << 10;
+
+    void fillWindow(std::uint64_t offset) {
+        m_window.clear();
+        m_windowStart = offset;
+        if (std::fseek(m_file, static_cast<long>(offset), SEEK_SET) != 0)
+            return;
+        m_window.shrinkTo(std::fread(m_window.extend(kWindowBytes), 1, kWindowBytes, m_file));
+    }
+
+    std::FILE* m_file;
+    std::uint64_t m_fileBytes;
+    std::size_t m_maxLine;
+    bool m_dense;
+    ChunkBuffer m_window;
+    std::uint64_t m_windowStart = 0;
+    ChunkBuffer m_single;
+};
+
+enum class FirstLine { Fits, TooLong, Empty, ReadError };
+
+// Line 1 of `file` (positioned at its start) into `line` when it holds at most `maxLine` bytes
+// before its newline (read()'s limit); `next` is where line 2 starts (or the end of the file).
+FirstLine readFirstLine(std::FILE* file, std::size_t maxLine, std::string& line,
+                        std::uint64_t& next) {
+    constexpr std::size_t kChunkBytes = 64u << 10;
+    const auto chunk = std::make_unique_for_overwrite<char[]>(kChunkBytes);
+    line.clear();
+    bool tooLong = false;
+    std::uint64_t offset = 0;
+    for (;;) {
+        const std::size_t got = std::fread(chunk.get(), 1, kChunkBytes, file);
+        if (got == 0) {
+            if (std::ferror(file))
+                return FirstLine::ReadError;
+            next = offset;
+            if (offset == 0)
+                return FirstLine::Empty;
+            return tooLong ? FirstLine::TooLong : FirstLine::Fits;
+        }
+        const auto* newline = static_cast<const char*>(std::memchr(chunk.get(), '\n', got));
+        const std::size_t taken =
+            newline == nullptr ? got : static_cast<std::size_t>(newline - chunk.get());
+        if (!tooLong) {
+            line.append(chunk.get(), taken);
+            if (line.size() > maxLine) {
+                tooLong = true;
+                line.clear();
+            }
+        }
+        if (newline != nullptr) {
+            next = offset + taken + 1;
+            return tooLong ? FirstLine::TooLong : FirstLine::Fits;
+        }
+        offset += got;
+    }
+}
+
+std::string openError(const std::string& name) {
+    return name + ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT);
+}
+
+struct FileCloser {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+};
+using OwnedFile = std::unique_ptr<std::FILE, FileCloser>;
+
+// A handle of its own on a regular file, unbuffered: each reader reads into its own buffer (or
+// just a small chunk), so stdio's buffer would only add a copy.
+Result<OwnedFile> openUnbuffered(const std::string& path, const std::string& name) {
+    errno = 0;
+    OwnedFile file(std::fopen(path.c_str(), "rb"));
+    if (!file)
+        return Error{openError(name)};
+    std::setvbuf(file.get(), nullptr, _IONBF, 0);
+    return file;
+}
+
+// The lines that start in `range` of the file at `path` (a regular file of `sizeBytes`).
+Result<TraceReadSummary> readRangeOfFile(const std::string& path, const std::string& name,
+                                         const TraceReadOptions& options, std::uint64_t sizeBytes,
+                                         const TraceLayout& layout, ByteRange range,
+                                         EventCallback onEvent, BadLineCallback onBadLine,
+                                         std::atomic<std::uint64_t>* bytesRead,
+                                         ProgressCallback onProgress) {
+    const std::uint64_t begin = std::max(range.begin, layout.data_begin);
+    const std::uint64_t end = std::min(range.end, sizeBytes);
+    if (begin >= end)
+        return TraceReadSummary{};
+    Result<OwnedFile> file = openUnbuffered(path, name);
+    if (!file)
+        return file.error();
+    // From the byte before `begin`: if it is a newline, a line starts at `begin`; else the line
+    // that holds `begin` belongs to the range before.
+    RangeLimits limits;
+    limits.mapping = &layout.mapping;
+    limits.start = begin == 0 ? 0 : begin - 1;
+    limits.skipPartialLine = begin > 0;
+    limits.end = end;
+    limits.bytesRead = bytesRead;
+    if (std::fseek(file->get(), static_cast<long>(limits.start), SEEK_SET) != 0)
+        return Error{name + ": cannot seek: " + std::strerror(errno)};
+    ReadSession session(file->get(), name, options, sizeBytes, limits, onEvent, onBadLine,
+                        onProgress);
+    return session.run();
+}
+
+// Runs work(0) .. work(count - 1) at once: 0 on the calling thread, the others on threads of
+// their own (or after 0 on the calling thread, when the system has no thread to spare). An
+// exception from any of them is rethrown once all have ended.
+template <typename Work>
+void runConcurrently(std::size_t count, Work work) {
+    std::vector<std::exception_ptr> failures(count);
+    auto guarded = [&](std::size_t index) {
+        try {
+            work(index);
+        } catch (...) {
+            failures[index] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> workers;
+    std::vector<std::size_t> notStarted;
+    for (std::size_t index = 1; index < count; ++index) {
+        try {
+            workers.emplace_back(guarded, index);
+        } catch (const std::system_error&) {
+            notStarted.push_back(index);
+        }
+    }
+    if (count > 0)
+        guarded(0);
+    for (const std::size_t index : notStarted)
+        guarded(index);
+    for (std::thread& worker : workers)
+        worker.join();
+    for (const std::exception_ptr& failure : failures) {
+        if (failure)
+            std::rethrow_exception(failure);
+    }
+}
+
+// [begin, end) cut into `count` ranges of about equal size (their bounds need not be line starts:
+// a range reads the lines that start in it).
+std::vector<ByteRange> equalRanges(std::uint64_t begin, std::uint64_t end, std::size_t count) {
+    const std::uint64_t step = (end - begin) / count;
+    std::vector<ByteRange> ranges(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        ranges[i].begin = begin + step * i;
+        ranges[i].end = i + 1 == count ? end : begin + step * (i + 1);
+    }
+    return ranges;
+}
+
+// What one range of a parallel read produced.
+struct RangeOutcome {
+    // A bad line, kept until the line numbers before the range are known.
+    struct PendingBadLine {
+        std::uint64_t line = 0; // counted from the range's first line
+        std::string reason;
+    };
+
+    void keep(const BadLine& bad) {
+        if (badLines.size() < TraceReader::kMaxBadLinesPerRange)
+            badLines.push_back({bad.line, std::string(bad.reason)});
+    }
+
+    std::optional<Result<TraceReadSummary>> summary;
+    std::vector<PendingBadLine> badLines; // the first kMaxBadLinesPerRange
+};
+
+// The summary of the whole read from those of its ranges (in file order), or the first error.
+Result<TraceReadSummary> combineRanges(const std::vector<RangeOutcome>& outcomes,
+                                       const TraceLayout& layout) {
+    TraceReadSummary total;
+    total.lines = layout.header_lines;
+    total.bytes = layout.data_begin;
+    for (const RangeOutcome& outcome : outcomes) {
+        if (!outcome.summary->ok())
+            return outcome.summary->error();
+        const TraceReadSummary& range = outcome.summary->value();
+        if (range.events > 0) {
+            total.min_ts = total.events == 0 ? range.min_ts : std::min(total.min_ts, range.min_ts);
+            total.max_ts = total.events == 0 ? range.max_ts : std::max(total.max_ts, range.max_ts);
+        }
+        total.lines += range.lines;
+        total.events += range.events;
+        total.bad_lines += range.bad_lines;
+        total.bytes += range.bytes;
+        total.stopped_early = total.stopped_early || range.stopped_early;
+    }
+    return total;
+}
+
+// Hands on the kept bad lines in file order, numbered from line 1 of the file.
+void deliverBadLines(const std::vector<RangeOutcome>& outcomes, const TraceLayout& layout,
+                     const std::string& name, BadLineCallback onBadLine) {
+    std::uint64_t linesBefore = layout.header_lines;
+    for (const RangeOutcome& outcome : outcomes) {
+        for (const RangeOutcome::PendingBadLine& bad : outcome.badLines)
+            onBadLine(BadLine{name, linesBefore + bad.line, bad.reason});
+        linesBefore += outcome.summary->value().lines;
     }
 }
 
@@ -950,7 +1312,7 @@ Result<TraceReader> TraceReader::open(std::string path, TraceReadOptions options
     errno = 0;
     std::FILE* file = std::fopen(reader.m_path.c_str(), "rb");
     if (file == nullptr)
-        return Error{name + ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT)};
+        return Error{openError(name)};
     reader.m_file.reset(file);
     if (std::filesystem::is_regular_file(reader.m_path, error)) {
         reader.m_seekable = true;
@@ -977,22 +1339,113 @@ Result<TraceReadSummary> TraceReader::read(EventCallback onEvent, BadLineCallbac
     return session.run();
 }
 
+Result<TraceLayout> TraceReader::layout() const {
+    if (!m_seekable)
+        return Error{m_displayName + ": cannot read in parts: not a regular file"};
+    Result<OwnedFile> file = openUnbuffered(m_path, m_displayName);
+    if (!file)
+        return file.error();
+    TraceLayout layout;
+    layout.mapping = m_options.columns ? *m_options.columns : kCanonicalColumns;
+    std::string line;
+    std::uint64_t next = 0;
+    switch (readFirstLine(file->get(), m_options.max_line_bytes, line, next)) {
+    case FirstLine::ReadError:
+        return Error{m_displayName + ": read error: " + std::strerror(errno)};
+    case FirstLine::Empty:
+        return layout;
+    case FirstLine::TooLong:
+        // As read(): our own format needs its header; a mapped one skips it unread, and without
+        // a header line 1 is a bad data line.
+        if (!m_options.columns && m_options.header)
+            return Error{m_displayName + ":1: " + tooLongReason(m_options.max_line_bytes) +
+                         " (the header)"};
+        if (m_options.columns && m_options.header) {
+            layout.data_begin = next;
+            layout.header_lines = 1;
+        }
+        return layout;
+    case FirstLine::Fits:
+        break;
+    }
+    Result<Layout> decided =
+        layoutFromFirstLine(withoutByteOrderMark(withoutLineEnd(line)), m_options, m_displayName);
+    if (!decided)
+        return decided.error();
+    layout.mapping = decided->mapping;
+    if (decided->skipFirstLine) {
+        layout.data_begin = next;
+        layout.header_lines = 1;
+    }
+    return layout;
+}
+
+Result<TraceReadSummary> TraceReader::readRange(const TraceLayout& layout, ByteRange range,
+                                                EventCallback onEvent,
+                                                BadLineCallback onBadLine) const {
+    if (!m_seekable)
+        return Error{m_displayName + ": cannot read in parts: not a regular file"};
+    if (const char* problem = mappingProblem(layout.mapping))
+        return Error{m_displayName + ": " + problem};
+    return readRangeOfFile(m_path, m_displayName, m_options, m_sizeBytes, layout, range, onEvent,
+                           onBadLine, nullptr, {});
+}
+
+Result<TraceReadSummary> TraceReader::readParallel(std::size_t threads, RangeEventCallback onEvent,
+                                                   BadLineCallback onBadLine,
+                                                   ProgressCallback onProgress) {
+    if (threads <= 1 || !m_seekable || m_options.strict) {
+        return read(
+            [&](const TraceEvent& event) {
+                if (onEvent)
+                    onEvent(0, event);
+            },
+            onBadLine, onProgress);
+    }
+    Result<TraceLayout> layout = this->layout();
+    if (!layout)
+        return layout.error();
+    layout->data_begin = std::min(layout->data_begin, m_sizeBytes);
+    const std::vector<ByteRange> ranges = equalRanges(layout->data_begin, m_sizeBytes, threads);
+
+    std::atomic<std::uint64_t> bytesRead{layout->data_begin}; // for the progress of all ranges
+    std::vector<RangeOutcome> outcomes(threads);
+    runConcurrently(threads, [&](std::size_t index) {
+        RangeOutcome& outcome = outcomes[index];
+        outcome.summary = readRangeOfFile(
+            m_path, m_displayName, m_options, m_sizeBytes, *layout, ranges[index],
+            [&](const TraceEvent& event) {
+                if (onEvent)
+                    onEvent(index, event);
+            },
+            [&](const BadLine& bad) { outcome.keep(bad); }, &bytesRead,
+            index == 0 ? onProgress : ProgressCallback{});
+    });
+
+    Result<TraceReadSummary> total = combineRanges(outcomes, *layout);
+    if (!total)
+        return total;
+    if (onBadLine)
+        deliverBadLines(outcomes, *layout, m_displayName, onBadLine);
+    if (onProgress)
+        onProgress(total->bytes, m_sizeBytes);
+    return total;
+}
+
 Result<std::vector<Key>> TraceReader::sampleKeys(std::size_t count, std::uint64_t seed) const {
     if (!m_seekable)
         return Error{m_displayName + ": cannot sample keys: not a regular file"};
-    errno = 0;
-    const FileHandle file(std::fopen(m_path.c_str(), "rb"));
-    if (!file)
-        return Error{m_displayName +
-                     ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT)};
     // Unbuffered: each sample reads just its small chunk instead of refilling a stdio buffer.
-    std::setvbuf(file.get(), nullptr, _IONBF, 0);
+    Result<OwnedFile> opened = openUnbuffered(m_path, m_displayName);
+    if (!opened)
+        return opened.error();
+    std::FILE* const file = opened->get();
 
     std::vector<Key> keys;
-    std::string buffer;
+    ChunkBuffer buffer;
     std::string_view line;
     if (count == 0 || m_sizeBytes == 0 ||
-        !readLineAt(file.get(), 0, false, m_options.max_line_bytes, buffer, line))
+        !readLineAt(file, 0, false, m_options.max_line_bytes, buffer, line))
         return keys;
     Result<Layout> layout =
         layoutFromFirstLine(withoutByteOrderMark(withoutLineEnd(line)), m_options, m_displayName);
@@ -1009,8 +1462,11 @@ Result<std::vector<Key>> TraceReader::sampleKeys(std::size_t count, std::uint64_
 
     keys.reserve(count);
     TraceEvent event;
+    // Dense: on average less than 16 KiB between samples, so a 64 KiB window holds several.
+    LineSampler sampler(file, m_sizeBytes, m_options.max_line_bytes,
+                        m_sizeBytes / count < (16u << 10));
     for (const std::uint64_t offset : offsets) {
-        if (!readLineAt(file.get(), offset, true, m_options.max_line_bytes, buffer, line))
+        if (!sampler.lineAfter(offset, line))
             continue;
         line = withoutLineEnd(line);
         if (!line.empty() && parser.parse(line, event).empty())

@@ -10,9 +10,14 @@
 // quote) but not a line break (binary keys use the 0x… form), so one broken line never swallows
 // the rest of the file. Blank lines are skipped silently; CRLF endings and a UTF-8 BOM are fine.
 //
-// Cost: one sequential read in multi-MiB blocks; lines are split in place into string_views, so
+// Cost: one sequential read in 1 MiB blocks; lines are split in place into string_views, so
 // nothing is allocated per line except for quoted fields with escapes and hex keys (decoded into
 // reused buffers). Views in a TraceEvent or BadLine are valid only during the callback.
+//
+// Parallel reads (seekable files): layout() settles once what line 1 decides; readRange() reads
+// the lines that start in a byte range with the same rules, on any thread; readParallel() cuts
+// the data into ranges, reads them on as many threads and reports as read() would, except that
+// it hands on at most kMaxBadLinesPerRange bad lines of each range (it counts them all).
 
 #include "key.h"
 #include "result.h"
@@ -111,7 +116,24 @@ struct TraceReadSummary {
     bool stopped_early = false;  // TraceReadOptions::stop ended the read
 };
 
+// What line 1 decides for the whole file, settled once so that parts of the file can be read on
+// their own: how fields map to columns, and where the data starts.
+struct TraceLayout {
+    ColumnMapping mapping;
+    std::uint64_t data_begin = 0;   // byte offset of the first line after a skipped line 1
+    std::uint64_t header_lines = 0; // 1 when line 1 is skipped (a header), else 0
+};
+
+// Part of a file for readRange(): the lines that *start* at a byte offset in [begin, end). Any
+// offsets will do; ranges that tile the file read each line exactly once.
+struct ByteRange {
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+};
+
 using EventCallback = FunctionRef<void(const TraceEvent&)>;
+// An event of a parallel read and the index of the range (0 = first in the file) it comes from.
+using RangeEventCallback = FunctionRef<void(std::size_t range, const TraceEvent&)>;
 using BadLineCallback = FunctionRef<void(const BadLine&)>;
 using ProgressCallback = FunctionRef<void(std::uint64_t bytesDone, std::uint64_t bytesTotal)>;
 
@@ -134,6 +156,36 @@ public:
     // the file, line 1 and the column. A seekable file can be read again; a pipe only once.
     Result<TraceReadSummary> read(EventCallback onEvent, BadLineCallback onBadLine = {},
                                   ProgressCallback onProgress = {});
+
+    // Line 1's verdict for a seekable file (Error for a pipe), with read()'s errors for a bad
+    // header; reads just line 1 and leaves read()'s position alone. Empty file: data_begin 0.
+    Result<TraceLayout> layout() const;
+
+    // Reads the lines that start in `range`, clipped to [layout.data_begin, sizeBytes()), with
+    // read()'s rules and the layout's columns (no progress). Counts lines from the range's first
+    // line: BadLine::line, the strict-mode Error and summary.lines are relative to the range;
+    // summary.bytes covers exactly those lines, so over ranges that tile the data the summaries
+    // add up to read()'s (plus the header). Safe to call from several threads at once: each call
+    // opens the file again.
+    Result<TraceReadSummary> readRange(const TraceLayout& layout, ByteRange range,
+                                       EventCallback onEvent, BadLineCallback onBadLine = {}) const;
+
+    // Bad lines that readParallel() keeps per range to hand on after the read (the rest are only
+    // counted): enough for any report, bounded memory for a file of nothing but bad lines.
+    static constexpr std::size_t kMaxBadLinesPerRange = 10000;
+
+    // read() for a seekable file on `threads` threads: the data after the header is cut into as
+    // many ranges of about equal size, one per thread (the calling thread reads the first), and
+    // onEvent(range, event) is called concurrently for different ranges, in file order within
+    // each. After all ranges finish, on the calling thread: onBadLine in file order with the true
+    // line numbers, for at most kMaxBadLinesPerRange bad lines per range (summary.bad_lines counts
+    // all); onProgress also runs on the calling thread. The summary of a complete read equals
+    // read()'s. Memory: a 1 MiB buffer per thread. Pipes, strict mode (the first bad line must
+    // stop the read) and threads <= 1 go through read(), with every event in range 0. An
+    // exception thrown by a callback is rethrown once all threads have ended.
+    Result<TraceReadSummary> readParallel(std::size_t threads, RangeEventCallback onEvent,
+                                          BadLineCallback onBadLine = {},
+                                          ProgressCallback onProgress = {});
 
     // About `count` keys (decoded bytes, in file order, repeats possible) from lines at random
     // offsets spread over the whole file, deterministic for `seed`; each offset skips to the next

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <numeric>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 
@@ -53,6 +54,88 @@ std::uint64_t loadMapOps(const LoadMap& map) {
     return ops;
 }
 
+std::string describe(const TraceReadSummary& read) {
+    std::ostringstream text;
+    text << "lines " << read.lines << " events " << read.events << " bad " << read.bad_lines
+         << " bytes " << read.bytes << " ts " << read.min_ts << ".." << read.max_ts;
+    return text.str();
+}
+
+std::string describe(const LoadMapStats& stats) {
+    std::ostringstream text;
+    text << "events " << stats.events << " late " << stats.late_dropped << " out "
+         << stats.out_of_range << " rolled " << stats.rolled_up_events << " expired "
+         << stats.expired_events;
+    return text.str();
+}
+
+std::string describe(const CellReport& report) {
+    std::ostringstream text;
+    text.precision(17);
+    text << "cell " << report.cell << " events " << report.events << " trend "
+         << static_cast<int>(report.trend.direction) << ' ' << report.trend.slope_per_day << ' '
+         << report.trend.t_statistic << ' ' << report.trend.mean_level;
+    return text.str();
+}
+
+std::string describe(const std::vector<CellReport>& reports) {
+    std::string text;
+    for (const CellReport& report : reports)
+        text += describe(report) + "; ";
+    return text;
+}
+
+// Empty when two analyses agree on everything they hold; else the first difference.
+std::string differences(const TraceAnalysis& expected, const TraceAnalysis& actual) {
+    if (describe(expected.read) != describe(actual.read))
+        return "read: " + describe(expected.read) + " vs " + describe(actual.read);
+    if (expected.cell_events != actual.cell_events)
+        return "cell events";
+    const LoadMap& a = *expected.load_map;
+    const LoadMap& b = *actual.load_map;
+    if (!(a.stats() == b.stats()))
+        return "load map stats: " + describe(a.stats()) + " vs " + describe(b.stats());
+    if (a.cells().starts() != b.cells().starts())
+        return "cells";
+    if (a.firstBucket() != b.firstBucket() || a.bucketCount() != b.bucketCount() ||
+        a.firstCoarseBucket() != b.firstCoarseBucket() ||
+        a.coarseBucketCount() != b.coarseBucketCount())
+        return "tiers";
+    for (CellIndex cell = 0; cell < a.cells().size(); ++cell) {
+        for (std::size_t bucket = 0; bucket < a.bucketCount(); ++bucket) {
+            if (!(a.at(bucket, cell) == b.at(bucket, cell)))
+                return "fine bucket " + std::to_string(bucket) + " cell " + std::to_string(cell);
+        }
+        for (std::size_t bucket = 0; bucket < a.coarseBucketCount(); ++bucket) {
+            if (!(a.coarseAt(bucket, cell) == b.coarseAt(bucket, cell)))
+                return "coarse bucket " + std::to_string(bucket) + " cell " + std::to_string(cell);
+        }
+    }
+    if (describe(expected.top_cells) != describe(actual.top_cells) ||
+        describe(expected.growing) != describe(actual.growing) ||
+        describe(expected.declining) != describe(actual.declining))
+        return "ranked cells";
+    if (describe(CellReport{0, {}, 0, expected.total_trend}) !=
+        describe(CellReport{0, {}, 0, actual.total_trend}))
+        return "total trend";
+    return {};
+}
+
+// Lines of a text file, and back.
+std::vector<std::string> readLines(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+void writeLines(const std::string& path, const std::vector<std::string>& lines) {
+    std::ofstream out(path, std::ios::binary);
+    for (const std::string& line : lines)
+        out << line << '\n';
+}
+
 } // namespace
 
 class TestAnalysis : public QObject {
@@ -64,6 +147,8 @@ private Q_SLOTS:
     void growingRangeIsReportedGrowing();
     void badLinesAreSkippedAndCounted();
     void rejectsBadOptions();
+    void threadCountDoesNotChangeTheResult_data();
+    void threadCountDoesNotChangeTheResult();
 
 private:
     QTemporaryDir m_dir;
@@ -174,6 +259,10 @@ void TestAnalysis::rejectsBadOptions() {
     options.cells = 0;
     QVERIFY(!validate(options).ok());
     options = {};
+    options.threads = kMaxAnalyzeThreads + 1;
+    QVERIFY(
+        QString::fromStdString(validate(options).message()).contains(QStringLiteral("threads")));
+    options = {};
     options.load_map.bucket_ms = 0;
     const std::string path = m_dir.filePath(QStringLiteral("options.csv")).toStdString();
     std::ofstream(path) << "ts,key\n1000,a\n";
@@ -182,6 +271,74 @@ void TestAnalysis::rejectsBadOptions() {
     const auto analysis = analyzeTrace(reader.value(), options);
     QVERIFY(!analysis.ok());
     QVERIFY(QString::fromStdString(analysis.error().message).contains(QStringLiteral("bucket")));
+}
+
+void TestAnalysis::threadCountDoesNotChangeTheResult_data() {
+    QTest::addColumn<QString>("shape");
+    QTest::addColumn<bool>("smallTiers"); // 1-minute buckets, a 20-minute window: roll-ups
+    QTest::newRow("generated") << QStringLiteral("generated") << false;
+    QTest::newRow("generated, rolled up and expired") << QStringLiteral("generated") << true;
+    QTest::newRow("disordered within the window") << QStringLiteral("disordered") << true;
+    QTest::newRow("bad lines sprinkled in") << QStringLiteral("bad lines") << false;
+    QTest::newRow("fewer lines than threads") << QStringLiteral("three lines") << false;
+    QTest::newRow("header only") << QStringLiteral("header only") << false;
+}
+
+// One thread or several: the same load map, cell counts, trends, summary and bad lines.
+void TestAnalysis::threadCountDoesNotChangeTheResult() {
+    QFETCH(QString, shape);
+    QFETCH(bool, smallTiers);
+    const std::string path = m_dir.filePath(QStringLiteral("threads.csv")).toStdString();
+    if (shape == QStringLiteral("three lines")) {
+        std::ofstream(path) << "ts,key,op\n1000,a,get\n2000,b,put\nbad\n";
+    } else if (shape == QStringLiteral("header only")) {
+        std::ofstream(path) << "ts,key,op,end_key,bytes,latency_us\n";
+    } else {
+        writeTrace(workload(Scenario::HotspotDrift, 2, 6, 5), path);
+        std::vector<std::string> lines = readLines(path);
+        if (shape == QStringLiteral("disordered")) {
+            // Swap lines a few dozen apart: seconds out of order, far less than the window.
+            for (std::size_t i = 1; i + 40 < lines.size(); i += 7)
+                std::swap(lines[i], lines[i + 1 + i % 39]);
+        } else if (shape == QStringLiteral("bad lines")) {
+            for (std::size_t i = 1; i < lines.size(); i += 97)
+                lines[i] = i % 2 == 0 ? "not a line" : "1,k,frobnicate,,1,1";
+        }
+        writeLines(path, lines);
+    }
+
+    AnalyzeOptions options;
+    options.cells = 64;
+    options.key_sample = 2000; // plenty for 64 cells, and quick to sample
+    if (smallTiers) {
+        options.load_map.bucket_ms = kMsPerMinute;
+        options.load_map.fine_buckets = 20;
+        options.load_map.rollup_factor = 3;
+        options.load_map.coarse_buckets = 6;
+    }
+    auto analyze = [&](std::size_t threads, std::vector<std::uint64_t>& badLines) {
+        options.threads = threads;
+        auto reader = TraceReader::open(path);
+        if (!reader.ok())
+            qFatal("cannot open %s", path.c_str());
+        return analyzeTrace(reader.value(), options,
+                            [&](const BadLine& bad) { badLines.push_back(bad.line); });
+    };
+    std::vector<std::uint64_t> expectedBadLines;
+    const auto expected = analyze(1, expectedBadLines);
+    QVERIFY2(expected.ok(), expected.ok() ? "" : expected.error().message.c_str());
+    if (smallTiers) {
+        QVERIFY(expected->load_map->stats().rolled_up_events > 0);
+        QVERIFY(expected->load_map->stats().expired_events > 0);
+    }
+    for (const std::size_t threads : {2, 3, 7}) {
+        std::vector<std::uint64_t> badLines;
+        const auto actual = analyze(threads, badLines);
+        QVERIFY2(actual.ok(), actual.ok() ? "" : actual.error().message.c_str());
+        const std::string difference = differences(expected.value(), actual.value());
+        QVERIFY2(difference.empty(), (std::to_string(threads) + " threads: " + difference).c_str());
+        QCOMPARE(badLines, expectedBadLines);
+    }
 }
 
 QTEST_APPLESS_MAIN(TestAnalysis)

@@ -3,7 +3,11 @@
 #include <QtTest>
 
 #include <atomic>
+#include <fstream>
 #include <set>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <thread>
 
 using namespace rangepilot;
 
@@ -48,7 +52,7 @@ struct Outcome {
     TraceReadSummary summary;
 };
 
-Outcome readTrace(const QString& path, const TraceReadOptions& options = {}) {
+Outcome readSequentially(const QString& path, const TraceReadOptions& options = {}) {
     Outcome outcome;
     Result<TraceReader> reader = TraceReader::open(path.toStdString(), options);
     if (!reader) {
@@ -68,6 +72,95 @@ Outcome readTrace(const QString& path, const TraceReadOptions& options = {}) {
         outcome.summary = summary.value();
     else
         outcome.error = QString::fromStdString(summary.error().message);
+    return outcome;
+}
+
+QString describe(const TraceReadSummary& summary) {
+    return QStringLiteral("lines %1 events %2 bad %3 bytes %4 ts %5..%6%7")
+        .arg(summary.lines)
+        .arg(summary.events)
+        .arg(summary.bad_lines)
+        .arg(summary.bytes)
+        .arg(summary.min_ts)
+        .arg(summary.max_ts)
+        .arg(summary.stopped_early ? QStringLiteral(" stopped") : QString());
+}
+
+// The same outcome, or what differs first.
+QString differences(const Outcome& expected, const Outcome& actual) {
+    if (expected.ok != actual.ok || expected.error != actual.error)
+        return QStringLiteral("error '%1' vs '%2'").arg(expected.error, actual.error);
+    if (expected.events != actual.events)
+        return QStringLiteral("events %1 vs %2")
+            .arg(expected.events.join(QLatin1Char(' ')), actual.events.join(QLatin1Char(' ')));
+    if (expected.badLines != actual.badLines || expected.badFiles != actual.badFiles)
+        return QStringLiteral("bad lines %1 vs %2")
+            .arg(expected.badLines.join(QLatin1Char(';')), actual.badLines.join(QLatin1Char(';')));
+    if (expected.ok && describe(expected.summary) != describe(actual.summary))
+        return QStringLiteral("summary %1 vs %2")
+            .arg(describe(expected.summary), describe(actual.summary));
+    return QString();
+}
+
+// readParallel() on `threads` threads, events in range order (each range in file order).
+Outcome readTraceInParallel(const QString& path, const TraceReadOptions& options,
+                            std::size_t threads,
+                            std::vector<QStringList>* eventsByRange = nullptr) {
+    Outcome outcome;
+    Result<TraceReader> reader = TraceReader::open(path.toStdString(), options);
+    if (!reader) {
+        outcome.error = QString::fromStdString(reader.error().message);
+        return outcome;
+    }
+    outcome.opened = true;
+    std::vector<QStringList> ranges(threads);
+    std::atomic<bool> rangeOutOfBounds{false};
+    const Result<TraceReadSummary> summary = reader->readParallel(
+        threads,
+        [&](std::size_t range, const TraceEvent& event) {
+            if (range < ranges.size())
+                ranges[range] << describe(event);
+            else
+                rangeOutOfBounds = true;
+        },
+        [&](const BadLine& bad) {
+            outcome.badLines << QStringLiteral("%1: %2").arg(bad.line).arg(
+                QString::fromStdString(std::string(bad.reason)));
+            outcome.badFiles << QString::fromStdString(std::string(bad.file));
+        });
+    for (const QStringList& range : ranges)
+        outcome.events << range;
+    if (rangeOutOfBounds)
+        outcome.events << QStringLiteral("an event of a range that does not exist");
+    outcome.ok = summary.ok();
+    if (summary)
+        outcome.summary = summary.value();
+    else
+        outcome.error = QString::fromStdString(summary.error().message);
+    if (eventsByRange != nullptr)
+        *eventsByRange = std::move(ranges);
+    return outcome;
+}
+
+// Every trace read in this test is also read in parallel, which must make no difference.
+void expectTheSameInParallel(const QString& path, const TraceReadOptions& options,
+                             const Outcome& sequential) {
+    for (const std::size_t threads : {2, 3, 7}) {
+        const QString difference =
+            differences(sequential, readTraceInParallel(path, options, threads));
+        if (!difference.isEmpty()) {
+            QTest::qFail(qPrintable(QStringLiteral("%1 threads: %2").arg(threads).arg(difference)),
+                         __FILE__, __LINE__);
+            return;
+        }
+    }
+}
+
+// read(), checked against readParallel().
+Outcome readTrace(const QString& path, const TraceReadOptions& options = {}) {
+    Outcome outcome = readSequentially(path, options);
+    if (outcome.opened)
+        expectTheSameInParallel(path, options, outcome);
     return outcome;
 }
 
@@ -120,6 +213,18 @@ private Q_SLOTS:
     void sampleKeysSkipsBadLinesAndDecodes();
     void sampleKeysOfMappedAndEmptyFiles();
     void sampleKeysNeedsASeekableFile();
+    void plainAndQuotedFieldsReadAlike();
+    void layoutSettlesLineOne_data();
+    void layoutSettlesLineOne();
+    void rangesTileTheFile_data();
+    void rangesTileTheFile();
+    void parallelReadOfGeneratedLines_data();
+    void parallelReadOfGeneratedLines();
+    void parallelReadKeepsTheFirstBadLinesOfEachRange();
+    void parallelReadOfAPipeIsSequential();
+    void parallelProgressIsReportedOnTheCallingThread();
+    void parallelReadRethrowsACallbackException();
+    void parallelReadStops();
 
 private:
     QString write(const QString& name, const QByteArray& content);
@@ -566,6 +671,8 @@ void TestTraceReader::fuzzValidLinesSurviveGarbage() {
             reader->read([&](const TraceEvent& event) { keys << printable(event.key); },
                          [&](const BadLine&) { ++badSeen; });
         QVERIFY2(summary.ok(), qPrintable(QStringLiteral("seed %1").arg(seed)));
+        const QString path = QString::fromStdString(reader->path());
+        expectTheSameInParallel(path, options, readSequentially(path, options));
         QCOMPARE(keys, expectedKeys);
         QCOMPARE(summary->bad_lines, static_cast<std::uint64_t>(garbage));
         QCOMPARE(badSeen, summary->bad_lines);
@@ -874,6 +981,369 @@ void TestTraceReader::sampleKeysNeedsASeekableFile() {
     QVERIFY(!sample.ok());
     QCOMPARE(QString::fromStdString(sample.error().message),
              QStringLiteral("<stdin>: cannot sample keys: not a regular file"));
+}
+
+// Lines whose fields are plain take a one-pass path; the same lines with every field quoted take
+// the general one. Both must give the same events and the same reasons for bad lines.
+void TestTraceReader::plainAndQuotedFieldsReadAlike() {
+    static const char* const kTimestamps[] = {"1732608000123",
+                                              "0",
+                                              "007",
+                                              "999999999999999999",
+                                              "1000000000000000000",
+                                              "12a",
+                                              "",
+                                              " 5",
+                                              "5 ",
+                                              "-3",
+                                              "2024-11-15T16:57:50Z",
+                                              "1.5"};
+    static const char* const kKeys[] = {
+        "user0000123456", "k", "",   "0x0a0b", "0xZZ", "0X61", "with space",
+        "quote\"inside",  "0", "x0x"};
+    static const char* const kOps[] = {"get", "put",  "delete", "scan",       "",
+                                       "GET", "read", " get",   "frobnicate", "de"};
+    static const char* const kEndKeys[] = {"", "zzz", "a", "0x7a", "user0000123456"};
+    static const char* const kCounts[] = {
+        "512", "",   "0",  "18446744073709551615", "18446744073709551616", "9999999999999999999",
+        "12x", " 7", "-1", "00000000000000000001"};
+    static const char* const kClients[] = {"", "c1", "client-7", "a b"};
+    Lcg random(99);
+    QByteArray plain = "ts,key,op,end_key,bytes,latency_us,client\n";
+    QByteArray quoted = plain;
+    auto pick = [&](const auto& values) {
+        return QByteArray(values[random.below(static_cast<int>(std::size(values)))]);
+    };
+    for (int line = 0; line < 4000; ++line) {
+        QList<QByteArray> fields{pick(kTimestamps), pick(kKeys),   pick(kOps),    pick(kEndKeys),
+                                 pick(kCounts),     pick(kCounts), pick(kClients)};
+        // Mostly good lines; sometimes fields missing or extra.
+        if (random.below(10) == 0)
+            fields = fields.mid(0, random.below(7));
+        else if (random.below(10) == 0)
+            fields << "extra";
+        if (fields.isEmpty() || (fields.size() == 1 && fields[0].isEmpty()))
+            fields = {"1"}; // not a blank line, which would be skipped unquoted only
+        if (random.below(3) != 0) {
+            fields[0] = QByteArray::number(1'700'000'000'000LL + line);
+            if (fields.size() > 1 && random.below(2) == 0)
+                fields[1] = "user" + QByteArray::number(random.below(100000));
+        }
+        QList<QByteArray> quotedFields;
+        for (const QByteArray& field : fields)
+            quotedFields << '"' + QByteArray(field).replace("\"", "\"\"") + '"';
+        plain += fields.join(',') + '\n';
+        quoted += quotedFields.join(',') + '\n';
+    }
+    const Outcome fromPlain = readTrace(write(QStringLiteral("plain.csv"), plain));
+    const Outcome fromQuoted = readTrace(write(QStringLiteral("quoted.csv"), quoted));
+    QVERIFY(fromPlain.ok && fromQuoted.ok);
+    QVERIFY(fromPlain.summary.events > 1000);
+    QVERIFY(fromPlain.summary.bad_lines > 500);
+    for (qsizetype i = 0; i < std::min(fromPlain.badLines.size(), fromQuoted.badLines.size()); ++i)
+        QCOMPARE(fromPlain.badLines[i], fromQuoted.badLines[i]);
+    QCOMPARE(fromPlain.badLines, fromQuoted.badLines);
+    QCOMPARE(fromPlain.events, fromQuoted.events);
+}
+
+void TestTraceReader::layoutSettlesLineOne_data() {
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("columns"); // empty: our own format
+    QTest::addColumn<bool>("header");
+    QTest::addColumn<int>("maxLineBytes");
+    QTest::addColumn<QString>("error"); // after "FILE", empty when none
+    QTest::addColumn<QList<int>>("mapping");
+    QTest::addColumn<int>("dataBegin");
+    QTest::addColumn<int>("headerLines");
+
+    const QList<int> canonical{0, 1, 2, 3, 4, 5, 6};
+    QTest::newRow("own header") << bytes("key,x,ts\r\n1,2,3\n") << QString() << true << 1000
+                                << QString() << QList<int>{2, 0, -1, -1, -1, -1, -1} << 10 << 1;
+    QTest::newRow("byte order mark")
+        << bytes("\xEF\xBB\xBFts,key\n1,a\n") << QString() << true << 1000 << QString()
+        << QList<int>{0, 1, -1, -1, -1, -1, -1} << 10 << 1;
+    QTest::newRow("header only, no newline")
+        << bytes("ts,key") << QString() << true << 1000 << QString()
+        << QList<int>{0, 1, -1, -1, -1, -1, -1} << 6 << 1;
+    QTest::newRow("empty file") << QByteArray() << QString() << true << 1000 << QString()
+                                << canonical << 0 << 0;
+    QTest::newRow("bad header") << bytes("time,key\n1,a\n") << QString() << true << 1000
+                                << QStringLiteral(":1: missing column 'ts' in the header")
+                                << QList<int>{} << 0 << 0;
+    QTest::newRow("header over the limit")
+        << bytes("ts,key,op\n1,a\n") << QString() << true << 5
+        << QStringLiteral(":1: line longer than 5 bytes (the header)") << QList<int>{} << 0 << 0;
+    QTest::newRow("no header: line 1 is data")
+        << bytes("1,a\n2,b\n") << QString() << false << 1000 << QString() << canonical << 0 << 0;
+    QTest::newRow("no header: a header row is skipped")
+        << bytes("ts,key\n2,b\n") << QString() << false << 1000 << QString() << canonical << 7 << 1;
+    QTest::newRow("mapped, header skipped unread")
+        << bytes("whatever\n2,b\n") << QStringLiteral("key=2,ts=1") << true << 1000 << QString()
+        << QList<int>{0, 1, -1, -1, -1, -1, -1} << 9 << 1;
+    QTest::newRow("mapped, long header skipped unread")
+        << bytes("0123456789\n2,b\n") << QStringLiteral("key=2,ts=1") << true << 4 << QString()
+        << QList<int>{0, 1, -1, -1, -1, -1, -1} << 11 << 1;
+    QTest::newRow("mapped, long line 1 is data")
+        << bytes("0123456789\n2,b\n") << QStringLiteral("key=2,ts=1") << false << 4 << QString()
+        << QList<int>{0, 1, -1, -1, -1, -1, -1} << 0 << 0;
+}
+
+void TestTraceReader::layoutSettlesLineOne() {
+    QFETCH(QByteArray, content);
+    QFETCH(QString, columns);
+    QFETCH(bool, header);
+    QFETCH(int, maxLineBytes);
+    QFETCH(QString, error);
+    QFETCH(QList<int>, mapping);
+    QFETCH(int, dataBegin);
+    QFETCH(int, headerLines);
+    TraceReadOptions options;
+    if (!columns.isEmpty())
+        options.columns = parseColumnMapping(columns.toStdString()).value();
+    options.header = header;
+    options.max_line_bytes = static_cast<std::size_t>(maxLineBytes);
+    const QString path = write(QStringLiteral("layout.csv"), content);
+    Result<TraceReader> reader = TraceReader::open(path.toStdString(), options);
+    QVERIFY(reader.ok());
+    const Result<TraceLayout> layout = reader->layout();
+    if (!error.isEmpty()) {
+        QVERIFY(!layout.ok());
+        QCOMPARE(QString::fromStdString(layout.error().message), path + error);
+        // read() fails the same way.
+        QCOMPARE(readSequentially(path, options).error, path + error);
+        return;
+    }
+    QVERIFY2(layout.ok(), layout.ok() ? "" : layout.error().message.c_str());
+    const ColumnMapping& m = layout->mapping;
+    QCOMPARE((QList<int>{m.ts, m.key, m.op, m.end_key, m.bytes, m.latency_us, m.client}), mapping);
+    QCOMPARE(layout->data_begin, static_cast<std::uint64_t>(dataBegin));
+    QCOMPARE(layout->header_lines, static_cast<std::uint64_t>(headerLines));
+}
+
+void TestTraceReader::rangesTileTheFile_data() {
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<bool>("mapped"); // ts=1,key=2 without a header
+    QTest::addColumn<int>("maxLineBytes");
+    QTest::newRow("own format, CRLF, blank and bad lines, no final newline")
+        << bytes("ts,key,op\r\n1,a,get\r\n\r\nx,b,get\n2,c,put\n\n\n3,d,scan\n4,,get\n5,e") << false
+        << 1000;
+    QTest::newRow("byte order mark, line 1 is data") << bytes("\xEF\xBB\xBF"
+                                                              "1,a\n2,b\nbad\n3,c\n")
+                                                     << true << 1000;
+    QTest::newRow("lines over the limit")
+        << bytes("ts,key\n1,a\n2,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n3,b\n4,yyyyyyyyyyyyyyyyyyyyyyy")
+        << false << 16;
+    QTest::newRow("long line 1 is a bad data line")
+        << bytes("1,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n2,b\n") << true << 16;
+    QTest::newRow("header only") << bytes("ts,key\n") << false << 1000;
+    QTest::newRow("newlines only") << bytes("ts,key\n\n\n\n") << false << 1000;
+    QTest::newRow("empty") << QByteArray() << false << 1000;
+}
+
+// Cut anywhere, two ranges read every line once: together they make read()'s outcome.
+void TestTraceReader::rangesTileTheFile() {
+    QFETCH(QByteArray, content);
+    QFETCH(bool, mapped);
+    QFETCH(int, maxLineBytes);
+    TraceReadOptions options;
+    if (mapped) {
+        options.columns = ColumnMapping{0, 1};
+        options.header = false;
+    }
+    options.max_line_bytes = static_cast<std::size_t>(maxLineBytes);
+    const QString path = write(QStringLiteral("tiles.csv"), content);
+    const Outcome expected = readSequentially(path, options);
+    QVERIFY2(expected.ok, qPrintable(expected.error));
+    Result<TraceReader> reader = TraceReader::open(path.toStdString(), options);
+    QVERIFY(reader.ok());
+    const Result<TraceLayout> layout = reader->layout();
+    QVERIFY(layout.ok());
+
+    const auto size = static_cast<std::uint64_t>(content.size());
+    for (std::uint64_t cut = 0; cut <= size + 1; ++cut) {
+        Outcome actual;
+        actual.opened = actual.ok = true;
+        actual.summary.lines = layout->header_lines;
+        actual.summary.bytes = layout->data_begin;
+        for (const ByteRange range : {ByteRange{0, cut}, ByteRange{cut, size + 5}}) {
+            const std::uint64_t linesBefore = actual.summary.lines;
+            const Result<TraceReadSummary> part = reader->readRange(
+                layout.value(), range,
+                [&](const TraceEvent& event) { actual.events << describe(event); },
+                [&](const BadLine& bad) {
+                    actual.badLines << QStringLiteral("%1: %2")
+                                           .arg(linesBefore + bad.line)
+                                           .arg(QString::fromStdString(std::string(bad.reason)));
+                    actual.badFiles << QString::fromStdString(std::string(bad.file));
+                });
+            QVERIFY(part.ok());
+            actual.summary.lines += part->lines;
+            actual.summary.bytes += part->bytes;
+            actual.summary.bad_lines += part->bad_lines;
+            if (part->events > 0) {
+                actual.summary.min_ts = actual.summary.events == 0
+                                            ? part->min_ts
+                                            : std::min(actual.summary.min_ts, part->min_ts);
+                actual.summary.max_ts = std::max(actual.summary.max_ts, part->max_ts);
+            }
+            actual.summary.events += part->events;
+        }
+        const QString difference = differences(expected, actual);
+        QVERIFY2(difference.isEmpty(),
+                 qPrintable(QStringLiteral("cut at %1: %2").arg(cut).arg(difference)));
+    }
+}
+
+void TestTraceReader::parallelReadOfGeneratedLines_data() {
+    QTest::addColumn<int>("lines");
+    QTest::addColumn<int>("badEvery"); // 0: none
+    QTest::newRow("fewer lines than ranges") << 3 << 0;
+    QTest::newRow("a few thousand lines") << 5000 << 0;
+    QTest::newRow("bad lines sprinkled in") << 5000 << 37;
+    QTest::newRow("two mebibytes, bad lines") << 60000 << 1001;
+}
+
+void TestTraceReader::parallelReadOfGeneratedLines() {
+    QFETCH(int, lines);
+    QFETCH(int, badEvery);
+    QByteArray content = "ts,key,op,end_key,bytes,latency_us\n";
+    Lcg random(static_cast<std::uint64_t>(lines));
+    for (int i = 0; i < lines; ++i) {
+        if (badEvery > 0 && i % badEvery == badEvery - 1) {
+            content += i % 2 == 0 ? "oops\n" : "1,k,frobnicate,,1,1\n";
+            continue;
+        }
+        content += QByteArray::number(1'700'000'000'000LL + i * 13) + ",user" +
+                   QByteArray::number(random.below(1'000'000)) + ",get,," +
+                   QByteArray::number(random.below(5000)) + ',' +
+                   QByteArray::number(random.below(900)) + (i % 5 == 0 ? "\r\n" : "\n");
+    }
+    const QString path = write(QStringLiteral("generated.csv"), content);
+    const Outcome sequential = readSequentially(path);
+    QVERIFY(sequential.ok);
+    QCOMPARE(sequential.summary.events + sequential.summary.bad_lines,
+             static_cast<std::uint64_t>(lines));
+    for (const std::size_t threads : {2, 3, 7}) {
+        std::vector<QStringList> byRange;
+        const Outcome parallel = readTraceInParallel(path, {}, threads, &byRange);
+        const QString difference = differences(sequential, parallel);
+        QVERIFY2(difference.isEmpty(), qPrintable(difference));
+        // Big enough files really are shared between the threads.
+        if (lines >= 5000) {
+            for (const QStringList& range : byRange)
+                QVERIFY(!range.isEmpty());
+        }
+    }
+}
+
+void TestTraceReader::parallelReadKeepsTheFirstBadLinesOfEachRange() {
+    QByteArray content = "ts,key\n";
+    const int badLines = 25000;
+    for (int i = 0; i < badLines; ++i)
+        content += "bad\n";
+    const QString path = write(QStringLiteral("all-bad.csv"), content);
+    Result<TraceReader> reader = TraceReader::open(path.toStdString());
+    QVERIFY(reader.ok());
+    std::vector<std::uint64_t> reported;
+    const Result<TraceReadSummary> summary =
+        reader->readParallel(2, {}, [&](const BadLine& bad) { reported.push_back(bad.line); });
+    QVERIFY(summary.ok());
+    QCOMPARE(summary->bad_lines, std::uint64_t(badLines));
+    QCOMPARE(summary->lines, std::uint64_t(badLines + 1));
+    // Two ranges of 12,500 lines: the first 10,000 of each, with their true line numbers.
+    QCOMPARE(reported.size(), 2 * TraceReader::kMaxBadLinesPerRange);
+    QCOMPARE(reported.front(), std::uint64_t(2));
+    QCOMPARE(reported[TraceReader::kMaxBadLinesPerRange - 1], std::uint64_t(10001));
+    QCOMPARE(reported[TraceReader::kMaxBadLinesPerRange], std::uint64_t(12502));
+    QCOMPARE(reported.back(), std::uint64_t(22501));
+    QVERIFY(std::is_sorted(reported.begin(), reported.end()));
+}
+
+void TestTraceReader::parallelReadOfAPipeIsSequential() {
+    const QString fifo = m_dir.filePath(QStringLiteral("reader-fifo"));
+    QCOMPARE(::mkfifo(fifo.toLocal8Bit().constData(), 0600), 0);
+    std::thread feeder([&] {
+        std::ofstream out(fifo.toStdString(), std::ios::binary);
+        out << "ts,key\n1,a\nbad\n2,b\n";
+    });
+    Result<TraceReader> reader = TraceReader::open(fifo.toStdString());
+    QVERIFY(reader.ok());
+    QVERIFY(!reader->seekable());
+    QVERIFY(!reader->layout().ok());
+    std::vector<std::size_t> ranges;
+    std::vector<std::uint64_t> badLines;
+    const Result<TraceReadSummary> summary = reader->readParallel(
+        4, [&](std::size_t range, const TraceEvent&) { ranges.push_back(range); },
+        [&](const BadLine& bad) { badLines.push_back(bad.line); });
+    feeder.join();
+    QVERIFY(summary.ok());
+    QCOMPARE(ranges, (std::vector<std::size_t>{0, 0}));
+    QCOMPARE(badLines, std::vector<std::uint64_t>{3});
+}
+
+void TestTraceReader::parallelProgressIsReportedOnTheCallingThread() {
+    QByteArray content = "ts,key,op,end_key,bytes,latency_us\n";
+    while (content.size() < (9 << 20))
+        content += "1732608000123,user0000123456,get,,512,180\n";
+    const QString path = write(QStringLiteral("big-parallel.csv"), content);
+    Result<TraceReader> reader = TraceReader::open(path.toStdString());
+    QVERIFY(reader.ok());
+    const std::thread::id caller = std::this_thread::get_id();
+    std::vector<std::uint64_t> done;
+    bool otherThread = false;
+    const Result<TraceReadSummary> summary =
+        reader->readParallel(3, {}, {}, [&](std::uint64_t bytesDone, std::uint64_t total) {
+            otherThread = otherThread || std::this_thread::get_id() != caller;
+            QCOMPARE(total, static_cast<std::uint64_t>(content.size()));
+            done.push_back(bytesDone);
+        });
+    QVERIFY(summary.ok());
+    QVERIFY(!otherThread);
+    QVERIFY2(done.size() >= 2, qPrintable(QString::number(done.size())));
+    QVERIFY(std::is_sorted(done.begin(), done.end()));
+    QCOMPARE(done.back(), static_cast<std::uint64_t>(content.size()));
+    QCOMPARE(summary->bytes, static_cast<std::uint64_t>(content.size()));
+}
+
+void TestTraceReader::parallelReadRethrowsACallbackException() {
+    QByteArray content = "ts,key\n";
+    for (int i = 0; i < 3000; ++i)
+        content += QByteArray::number(i) + ",k\n";
+    Result<TraceReader> reader =
+        TraceReader::open(write(QStringLiteral("throws.csv"), content).toStdString());
+    QVERIFY(reader.ok());
+    bool caught = false;
+    try {
+        (void)reader->readParallel(3, [](std::size_t range, const TraceEvent&) {
+            if (range == 1)
+                throw std::runtime_error("callback failed");
+        });
+    } catch (const std::runtime_error& error) {
+        caught = std::string(error.what()) == "callback failed";
+    }
+    QVERIFY(caught);
+}
+
+void TestTraceReader::parallelReadStops() {
+    QByteArray content = "ts,key\n";
+    for (int i = 0; i < 20000; ++i)
+        content += QByteArray::number(i) + ",k\n";
+    std::atomic<bool> stop{false};
+    TraceReadOptions options;
+    options.stop = &stop;
+    Result<TraceReader> reader =
+        TraceReader::open(write(QStringLiteral("stops.csv"), content).toStdString(), options);
+    QVERIFY(reader.ok());
+    std::atomic<std::uint64_t> events{0};
+    const Result<TraceReadSummary> summary =
+        reader->readParallel(2, [&](std::size_t, const TraceEvent&) {
+            if (++events == 100)
+                stop = true;
+        });
+    QVERIFY(summary.ok());
+    QVERIFY(summary->stopped_early);
+    QCOMPARE(summary->events, events.load());
+    QVERIFY(events < 20000);
 }
 
 QTEST_APPLESS_MAIN(TestTraceReader)
