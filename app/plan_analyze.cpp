@@ -25,6 +25,7 @@ double slopeEventsPerSecondPerDay(const TraceAnalysis& analysis, const TrendResu
 void writeCellJson(JsonWriter& json, const TraceAnalysis& analysis, const CellReport& cell) {
     json.beginObject()
         .field("cell", static_cast<std::uint64_t>(cell.cell))
+        .field("cells", static_cast<std::uint64_t>(cell.cell_count))
         .field("start_key", formatKey(cell.range.start));
     json.key("end_key");
     if (cell.range.unboundedAbove())

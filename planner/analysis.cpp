@@ -162,32 +162,71 @@ Result<TraceReadSummary> countInRanges(TraceReader& reader, KeyCells cells,
     return summary;
 }
 
-void rankCells(TraceAnalysis& analysis, const std::vector<CellReport>& cells, std::size_t top) {
-    auto takeTop = [top](std::vector<CellReport> list, auto before) {
-        const std::size_t keep = std::min(top, list.size());
-        std::partial_sort(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(keep),
-                          list.end(), before);
-        list.resize(keep);
-        return list;
+template <typename Before>
+std::vector<CellReport> takeTop(std::vector<CellReport> list, std::size_t top, Before before) {
+    const std::size_t keep = std::min(top, list.size());
+    std::partial_sort(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(keep), list.end(),
+                      before);
+    list.resize(keep);
+    return list;
+}
+
+// Joins adjacent cells that trend the same way into one range, so a growing region shows up
+// once with its combined trend instead of as a dozen neighbouring cells.
+std::vector<CellReport> trendingRanges(const TraceAnalysis& analysis,
+                                       const std::vector<std::optional<CellReport>>& cells,
+                                       TrendDirection direction, const TrendOptions& trendOptions) {
+    const LoadMap& map = *analysis.load_map;
+    std::vector<CellReport> ranges;
+    TrendWorkspace workspace;
+    auto trendsThisWay = [&](std::size_t cell) {
+        return cell < cells.size() && cells[cell] && cells[cell]->trend.direction == direction;
     };
-    analysis.top_cells = takeTop(cells, [](const CellReport& a, const CellReport& b) {
-        return a.events != b.events ? a.events > b.events : a.cell < b.cell;
-    });
-    std::vector<CellReport> growing;
-    std::vector<CellReport> declining;
-    for (const CellReport& cell : cells) {
-        if (cell.trend.direction == TrendDirection::Growing)
-            growing.push_back(cell);
-        else if (cell.trend.direction == TrendDirection::Declining)
-            declining.push_back(cell);
+    for (std::size_t first = 0; first < cells.size();) {
+        if (!trendsThisWay(first)) {
+            ++first;
+            continue;
+        }
+        std::size_t end = first + 1;
+        while (trendsThisWay(end))
+            ++end;
+        CellReport range = *cells[first];
+        if (end - first > 1) {
+            range.cell_count = static_cast<CellIndex>(end - first);
+            range.range.end = cells[end - 1]->range.end;
+            for (std::size_t cell = first + 1; cell < end; ++cell)
+                range.events += cells[cell]->events;
+            range.trend = analyzeTrend(map.series(static_cast<CellIndex>(first),
+                                                  static_cast<CellIndex>(end), LoadMetric::Ops),
+                                       trendOptions, workspace);
+        }
+        ranges.push_back(std::move(range));
+        first = end;
     }
-    analysis.growing = takeTop(std::move(growing), [](const CellReport& a, const CellReport& b) {
-        return a.trend.relative_slope_per_day > b.trend.relative_slope_per_day;
-    });
-    analysis.declining =
-        takeTop(std::move(declining), [](const CellReport& a, const CellReport& b) {
-            return a.trend.relative_slope_per_day < b.trend.relative_slope_per_day;
+    return ranges;
+}
+
+void rankCells(TraceAnalysis& analysis, const std::vector<std::optional<CellReport>>& reports,
+               std::size_t top, const TrendOptions& trendOptions) {
+    std::vector<CellReport> cells;
+    for (const std::optional<CellReport>& report : reports) {
+        if (report)
+            cells.push_back(*report);
+    }
+    analysis.top_cells =
+        takeTop(std::move(cells), top, [](const CellReport& a, const CellReport& b) {
+            return a.events != b.events ? a.events > b.events : a.cell < b.cell;
         });
+    analysis.growing =
+        takeTop(trendingRanges(analysis, reports, TrendDirection::Growing, trendOptions), top,
+                [](const CellReport& a, const CellReport& b) {
+                    return a.trend.relative_slope_per_day > b.trend.relative_slope_per_day;
+                });
+    analysis.declining =
+        takeTop(trendingRanges(analysis, reports, TrendDirection::Declining, trendOptions), top,
+                [](const CellReport& a, const CellReport& b) {
+                    return a.trend.relative_slope_per_day < b.trend.relative_slope_per_day;
+                });
 }
 
 // The trend of every cell with events, the cells split into `threads` contiguous slices: each
@@ -208,19 +247,14 @@ void reportTrends(TraceAnalysis& analysis, const AnalyzeOptions& options, std::s
         for (CellIndex cell = first; cell < end; ++cell) {
             if (analysis.cell_events[cell] == 0)
                 continue;
-            reports[cell] = CellReport{cell, map.cells().range(cell), analysis.cell_events[cell],
+            reports[cell] = CellReport{cell, 1, map.cells().range(cell), analysis.cell_events[cell],
                                        analyzeTrend(series[cell - first], trendOptions, workspace)};
         }
     });
     TrendWorkspace workspace;
     analysis.total_trend = analyzeTrend(map.totalSeries(LoadMetric::Ops), trendOptions, workspace);
 
-    std::vector<CellReport> cells;
-    for (std::optional<CellReport>& report : reports) {
-        if (report)
-            cells.push_back(std::move(*report));
-    }
-    rankCells(analysis, cells, options.top);
+    rankCells(analysis, reports, options.top, trendOptions);
 }
 
 } // namespace

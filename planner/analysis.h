@@ -46,8 +46,10 @@ inline constexpr std::size_t kMaxAnalyzeThreads = 64;
 // Clear errors for bad settings, naming the option ("cells must be between 1 and 1048576").
 Status validate(const AnalyzeOptions& options);
 
+// A key range made of `cell_count` adjacent cells starting at `cell` (one cell in top_cells).
 struct CellReport {
     CellIndex cell = 0;
+    CellIndex cell_count = 1;
     KeyRange range;
     std::uint64_t events = 0; // over the whole trace, all tiers
     TrendResult trend;        // over the full-resolution window
@@ -59,9 +61,11 @@ struct TraceAnalysis {
     std::vector<std::uint64_t> cell_events;
     TrendResult total_trend;
     std::vector<CellReport> top_cells; // most events first
-    std::vector<CellReport> growing;   // Growing cells, steepest relative slope first
-    std::vector<CellReport> declining; // Declining cells, steepest relative fall first
-    std::string cells_from;            // how the boundaries were chosen, for the report
+    // Growing (declining) key ranges: maximal runs of adjacent cells that all grow (decline),
+    // with the trend of their summed load; steepest relative slope (fall) first.
+    std::vector<CellReport> growing;
+    std::vector<CellReport> declining;
+    std::string cells_from; // how the boundaries were chosen, for the report
 };
 
 Result<TraceAnalysis> analyzeTrace(TraceReader& reader, const AnalyzeOptions& options,

@@ -156,6 +156,11 @@ CellIndex KeyCells::cellOf(std::string_view key) const {
     const std::size_t lower = windowLowerBound(window);
     if (lower == m_windows.size() || m_windows[lower] != window)
         return static_cast<CellIndex>(lower); // `lower` starts after the first are below the key
+    if (lower + 1 == m_windows.size() || m_windows[lower + 1] != window) {
+        // One start shares the window, typically because a hot key is itself a cell's start.
+        const bool startIsBelowOrEqual = std::string_view(m_starts[lower + 1]) <= key;
+        return static_cast<CellIndex>(lower + (startIsBelowOrEqual ? 1 : 0));
+    }
     const auto upper = std::upper_bound(m_windows.begin() + static_cast<std::ptrdiff_t>(lower),
                                         m_windows.end(), window);
     // Among equal windows, binary search the full start keys (m_starts is offset by one).
