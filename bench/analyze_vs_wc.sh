@@ -39,9 +39,12 @@ best() { # best wall time in seconds of three runs of the command
 
 wc_s=$(best wc -l "$trace")
 analyze_s=$(best "$plan" analyze "$trace" --json)
+single_s=$(best "$plan" analyze "$trace" --json --threads 1)
 lines=$(wc -l < "$trace")
 printf 'trace: %s (%.0f MB, %d lines)\n' "$trace" "$(echo "$bytes / 1000000" | bc -l)" "$lines"
 printf 'rangepilot-plan analyze: %6.2f s  (%6.0f MB/s, %5.1f M events/s)\n' "$analyze_s" \
     "$(echo "$bytes / 1000000 / $analyze_s" | bc -l)" "$(echo "$lines / 1000000 / $analyze_s" | bc -l)"
+printf 'analyze --threads 1:     %6.2f s  (%6.0f MB/s; parallel speed-up %.2fx)\n' "$single_s" \
+    "$(echo "$bytes / 1000000 / $single_s" | bc -l)" "$(echo "$single_s / $analyze_s" | bc -l)"
 printf 'baseline wc -l:          %6.2f s  (%6.0f MB/s)\n' "$wc_s" "$(echo "$bytes / 1000000 / $wc_s" | bc -l)"
 printf 'ratio analyze / wc -l:   %6.1fx  (target: within 4x)\n' "$(echo "$analyze_s / $wc_s" | bc -l)"
