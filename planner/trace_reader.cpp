@@ -1,5 +1,7 @@
 #include "trace_reader.h"
 
+#include "concurrency.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -1121,40 +1123,6 @@ Result<TraceReadSummary> readRangeOfFile(const std::string& path, const std::str
     ReadSession session(file->get(), name, options, sizeBytes, limits, onEvent, onBadLine,
                         onProgress);
     return session.run();
-}
-
-// Runs work(0) .. work(count - 1) at once: 0 on the calling thread, the others on threads of
-// their own (or after 0 on the calling thread, when the system has no thread to spare). An
-// exception from any of them is rethrown once all have ended.
-template <typename Work>
-void runConcurrently(std::size_t count, Work work) {
-    std::vector<std::exception_ptr> failures(count);
-    auto guarded = [&](std::size_t index) {
-        try {
-            work(index);
-        } catch (...) {
-            failures[index] = std::current_exception();
-        }
-    };
-    std::vector<std::thread> workers;
-    std::vector<std::size_t> notStarted;
-    for (std::size_t index = 1; index < count; ++index) {
-        try {
-            workers.emplace_back(guarded, index);
-        } catch (const std::system_error&) {
-            notStarted.push_back(index);
-        }
-    }
-    if (count > 0)
-        guarded(0);
-    for (const std::size_t index : notStarted)
-        guarded(index);
-    for (std::thread& worker : workers)
-        worker.join();
-    for (const std::exception_ptr& failure : failures) {
-        if (failure)
-            std::rethrow_exception(failure);
-    }
 }
 
 // [begin, end) cut into `count` ranges of about equal size (their bounds need not be line starts:
