@@ -50,7 +50,8 @@ std::string formatKey(std::string_view key) {
 }
 
 std::string formatKeyRange(const KeyRange& range) {
-    // Built with append rather than operator+ chains, which trip a GCC 12 -Wrestrict false positive.
+    // Built with append rather than operator+ chains, which trip a GCC 12 -Wrestrict false
+    // positive.
     std::string text = "[";
     text.append(formatKey(range.start));
     text.append(", ");
