@@ -16,6 +16,27 @@ std::uint64_t toBigEndianOrder(std::uint64_t raw) {
 
 constexpr std::size_t kBlock = 16;
 constexpr std::uint64_t kPadding = ~std::uint64_t(0);
+constexpr int kRadixShift = 48;
+constexpr std::size_t kRadixEntries = std::size_t(1) << (64 - kRadixShift);
+
+// a == b for short texts without a library call: eight bytes at a time.
+bool equalBytes(std::string_view a, std::string_view b) {
+    if (a.size() != b.size())
+        return false;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, b.data() + i, 8);
+        if (x != y)
+            return false;
+    }
+    for (; i < a.size(); ++i) {
+        if (a[i] != b[i])
+            return false;
+    }
+    return true;
+}
 
 // How many of the kBlock values at `block` are below `key`: independent compares that the CPU
 // overlaps, instead of a chain of dependent, mispredicted branches.
@@ -44,9 +65,31 @@ void KeyCells::buildWindowLevels() {
     }
 }
 
+void KeyCells::buildRadix() {
+    m_radix.clear();
+    if (m_windows.size() <= kBlock)
+        return; // one block of the levels is as fast
+    m_radix.resize(kRadixEntries + 1);
+    std::size_t position = 0;
+    for (std::size_t top = 0; top < kRadixEntries; ++top) {
+        while (position < m_windows.size() && (m_windows[position] >> kRadixShift) < top)
+            ++position;
+        m_radix[top] = static_cast<std::uint32_t>(position);
+    }
+    m_radix[kRadixEntries] = static_cast<std::uint32_t>(m_windows.size());
+}
+
 // lower_bound over m_windows through the sampled levels: level i+1 holds every kBlock-th value of
 // level i, so knowing the position p in level i+1 leaves one block of level i to count.
 std::size_t KeyCells::windowLowerBound(std::uint64_t window) const {
+    if (!m_radix.empty()) {
+        const auto top = static_cast<std::size_t>(window >> kRadixShift);
+        const std::size_t first = m_radix[top];
+        // Windows from m_radix[top + 1] on are above `window`, so counting a whole block from
+        // `first` is exact when the span fits in it (level 0 is padded by at least one block).
+        if (m_radix[top + 1] - first <= kBlock)
+            return first + countBelow(m_levels.front().data() + first, window);
+    }
     std::size_t position = countBelow(m_levels.back().data(), window);
     for (std::size_t level = m_levels.size() - 1; level-- > 0;) {
         if (position == 0)
@@ -120,6 +163,7 @@ void KeyCells::buildSearchIndex() {
     for (std::size_t i = 1; i < m_starts.size(); ++i)
         m_windows.push_back(windowOf(m_starts[i]));
     buildWindowLevels();
+    buildRadix();
 }
 
 // The 8 bytes after the common prefix, big-endian and zero-padded, so that integer order agrees
@@ -131,6 +175,13 @@ std::uint64_t KeyCells::windowOf(std::string_view key) const {
         std::memcpy(&raw, key.data() + offset, 8);
         return toBigEndianOrder(raw);
     }
+    if (key.size() > offset && key.size() >= 8) {
+        // The key's last 8 bytes, shifted so the ones after the prefix lead and zeros follow.
+        std::uint64_t raw = 0;
+        std::memcpy(&raw, key.data() + key.size() - 8, 8);
+        const std::size_t after = key.size() - offset; // 1..7
+        return toBigEndianOrder(raw) << (8 * (8 - after));
+    }
     std::uint64_t window = 0;
     for (std::size_t i = 0; i < 8; ++i) {
         const std::size_t position = offset + i;
@@ -141,12 +192,22 @@ std::uint64_t KeyCells::windowOf(std::string_view key) const {
     return window;
 }
 
+// start <= key for a start that shares the key's prefix and window. Their bytes agree up to the
+// shorter one's length or up to prefix + 8, whichever comes first (zero padding only stands for
+// missing bytes), so within that the shorter one is the smaller; beyond it, the rest decides.
+bool KeyCells::startIsAtMost(std::string_view start, std::string_view key) const {
+    const std::size_t known = m_commonPrefix.size() + 8;
+    if (start.size() <= known || key.size() <= known)
+        return start.size() <= key.size();
+    return start.substr(known) <= key.substr(known);
+}
+
 CellIndex KeyCells::cellOf(std::string_view key) const {
     if (m_windows.empty())
         return 0;
     const std::string_view prefix = m_commonPrefix;
     const std::string_view head = key.substr(0, prefix.size());
-    if (head != prefix) {
+    if (!equalBytes(head, prefix)) {
         // Every start after the first begins with the prefix, so comparing with it decides.
         return head < prefix ? 0 : static_cast<CellIndex>(m_starts.size() - 1);
     }
@@ -158,7 +219,7 @@ CellIndex KeyCells::cellOf(std::string_view key) const {
         return static_cast<CellIndex>(lower); // `lower` starts after the first are below the key
     if (lower + 1 == m_windows.size() || m_windows[lower + 1] != window) {
         // One start shares the window, typically because a hot key is itself a cell's start.
-        const bool startIsBelowOrEqual = std::string_view(m_starts[lower + 1]) <= key;
+        const bool startIsBelowOrEqual = startIsAtMost(m_starts[lower + 1], key);
         return static_cast<CellIndex>(lower + (startIsBelowOrEqual ? 1 : 0));
     }
     const auto upper = std::upper_bound(m_windows.begin() + static_cast<std::ptrdiff_t>(lower),

@@ -10,7 +10,9 @@
 //
 // Cost: cellOf() is O(log cells) and does not allocate. Start keys usually share a long common
 // prefix ("user000…"), so the search compares the 8 bytes that follow that prefix as one integer
-// and falls back to full string comparison only among starts with equal 8-byte windows.
+// and falls back to full string comparison only among starts with equal 8-byte windows. A table
+// on the window's top 16 bits (256 KiB, built when there are more than 16 cells) usually leaves
+// one block of 16 windows to count.
 
 #include "key.h"
 #include "result.h"
@@ -46,7 +48,9 @@ private:
     void buildSearchIndex();
     std::uint64_t windowOf(std::string_view key) const;
     void buildWindowLevels();
+    void buildRadix();
     std::size_t windowLowerBound(std::uint64_t window) const;
+    bool startIsAtMost(std::string_view start, std::string_view key) const;
 
     std::vector<Key> m_starts;
     // Common prefix of m_starts[1..]; keys that do not share it are ordered by it alone.
@@ -55,6 +59,9 @@ private:
     std::vector<std::uint64_t> m_windows;
     // m_levels[0] is m_windows; each next level keeps every 16th value; all padded with ~0.
     std::vector<std::vector<std::uint64_t>> m_levels;
+    // m_radix[v] = lower bound in m_windows of the first window whose top 16 bits are v (65537
+    // entries; empty for few cells): the top bits narrow the search to a span, usually short.
+    std::vector<std::uint32_t> m_radix;
 };
 
 } // namespace rangepilot

@@ -12,6 +12,16 @@
 #include <system_error>
 #include <thread>
 
+// Memory-mapped reading where the platform has it; elsewhere every read goes through fread().
+#if __has_include(<sys/mman.h>) && __has_include(<sys/stat.h>) && __has_include(<unistd.h>)
+#define RANGEPILOT_HAS_MMAP 1
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#else
+#define RANGEPILOT_HAS_MMAP 0
+#endif
+
 namespace rangepilot {
 
 namespace {
@@ -154,6 +164,47 @@ inline std::size_t firstMatch(std::uint64_t matchBits) {
     return static_cast<std::size_t>(std::countr_zero(matchBits)) / 8;
 }
 
+constexpr std::uint64_t kZeros = 0x3030303030303030ULL; // eight '0' characters
+
+// True when all eight bytes are ASCII digits: the high nibble is 3 and adding 6 does not carry
+// out of the low nibble (':' and above would).
+inline bool allDigits(std::uint64_t word) {
+    constexpr std::uint64_t kHigh = 0xf0f0f0f0f0f0f0f0ULL;
+    return (word & kHigh) == kZeros && ((word + 0x0606060606060606ULL) & kHigh) == kZeros;
+}
+
+// The value of eight ASCII digits, the first in memory the most significant: pairs, then
+// quadruples, then the whole, each step one multiply-add.
+inline std::uint64_t eightDigitsValue(std::uint64_t word) {
+    std::uint64_t value = word - kZeros;
+    value = (value * 10 + (value >> 8)) & 0x00ff00ff00ff00ffULL;
+    value = (value * 100 + (value >> 16)) & 0x0000ffff0000ffffULL;
+    return (value * 10000 + (value >> 32)) & 0xffffffffULL;
+}
+
+// The value of `text` when it is 8 to 16 ASCII digits; false otherwise.
+[[gnu::always_inline]] inline bool parseDigits8To16(std::string_view text, std::uint64_t& out) {
+    static constexpr std::uint64_t kPowersOf10[9] = {1,      10,      100,      1000,     10000,
+                                                     100000, 1000000, 10000000, 100000000};
+    const std::size_t size = text.size();
+    if (size < 8 || size > 16)
+        return false;
+    const std::uint64_t high = load(text.data());
+    // The last size - 8 digits: the word that ends the text, its earlier bytes turned into '0's.
+    const std::size_t lowCount = size - 8;
+    std::uint64_t low = kZeros;
+    if (lowCount == 8) {
+        low = load(text.data() + 8);
+    } else if (lowCount > 0) {
+        const std::size_t seenBits = 8 * (8 - lowCount); // bytes that belong to `high`
+        low = ((load(text.data() + size - 8) >> seenBits) << seenBits) | (kZeros >> (8 * lowCount));
+    }
+    if (!allDigits(high) || !allDigits(low))
+        return false;
+    out = eightDigitsValue(high) * kPowersOf10[lowCount] + eightDigitsValue(low);
+    return true;
+}
+
 } // namespace swar
 
 // --- fields ------------------------------------------------------------------------------------
@@ -213,7 +264,7 @@ inline bool decodeKeyInPlace(std::string_view& text, std::string& buffer, const 
 }
 
 // The canonical lowercase names, compared without a library call.
-inline std::optional<Op> canonicalOp(std::string_view text) {
+[[gnu::always_inline]] inline std::optional<Op> canonicalOp(std::string_view text) {
     const char* c = text.data();
     switch (text.size()) {
     case 3:
@@ -292,17 +343,29 @@ public:
             if (column >= 0)
                 m_roleOfField[static_cast<std::size_t>(column)] = static_cast<std::int8_t>(role);
         }
+        const bool canonicalOrder = mapping.ts == 0 && mapping.key == 1 && mapping.op == 2 &&
+                                    mapping.end_key == 3 && mapping.bytes == 4 &&
+                                    mapping.latency_us == 5 &&
+                                    (mapping.client == -1 || mapping.client == 6);
+        const bool plainDelimiter = !(delimiter >= '0' && delimiter <= '9') &&
+                                    !(delimiter >= 'a' && delimiter <= 'z') &&
+                                    !(delimiter >= 'A' && delimiter <= 'Z');
+        m_ownFormat = std::endian::native == std::endian::little && canonicalOrder &&
+                      plainDelimiter && unit == TimeUnit::Milliseconds;
     }
 
     // Returns an empty view when `event` was filled, else the reason the line is bad.
     std::string_view parse(std::string_view line, TraceEvent& event) {
+        if (m_ownFormat && parseOwnFormat(line, event))
+            return {};
         if (const char* reason = split(line))
             return reason;
         if (m_fieldCount < m_roleOfField.size())
             return missingField();
 
         const char* reason = nullptr;
-        if (!parseTimestamp(m_fields[kTs], m_unit, event.ts_ms, reason) &&
+        if (!parsePlainMilliseconds(m_fields[kTs], event.ts_ms) &&
+            !parseTimestamp(m_fields[kTs], m_unit, event.ts_ms, reason) &&
             !parseTrimmedTimestamp(m_fields[kTs], event.ts_ms, reason))
             return reason;
 
@@ -362,6 +425,117 @@ public:
 
 private:
     bool has(int role) const { return m_column[role] >= 0; }
+
+    // The fast path for the usual line of our own format (columns in canonical order, ms
+    // timestamps): a good line without quotes, hex keys, scans or spaces, read in one pass with
+    // no per-field bookkeeping. Returns false, having decided nothing, for anything else; parse()
+    // then reads the line the general way, so both paths always agree.
+    bool parseOwnFormat(std::string_view line, TraceEvent& event) {
+        const std::size_t fields = has(kClient) ? 7 : 6;
+        std::array<std::size_t, 7> ends{}; // where each field ends (its delimiter or the line end)
+        if (!findFieldEnds(line, fields, ends))
+            return false;
+        const char* const data = line.data();
+        auto field = [&](std::size_t index) {
+            const std::size_t begin = index == 0 ? 0 : ends[index - 1] + 1;
+            return std::string_view(data + begin, ends[index] - begin);
+        };
+        // A field that starts with a quote is a quoted one (which may hold delimiters): those
+        // lines are for the general path. The checks below reject a quote in every other field.
+        auto startsWithQuote = [&](std::size_t index) {
+            const std::string_view text = field(index);
+            return !text.empty() && text[0] == '"';
+        };
+        if (startsWithQuote(3) || (fields == 7 && startsWithQuote(6)))
+            return false;
+        const std::string_view key = field(1);
+        // Empty keys are bad lines and "0x…" keys need decoding: both for the general path.
+        if (key.empty() || key[0] == '0' || key[0] == '"')
+            return false;
+        const std::optional<Op> op = canonicalOp(field(2));
+        if (!op || *op == Op::Scan)
+            return false;
+        std::uint64_t bytes = 0;
+        std::uint64_t latency = 0;
+        if (!parseShortCount(line, ends[3] + 1, ends[4], bytes) ||
+            !parseShortCount(line, ends[4] + 1, ends[5], latency))
+            return false;
+        if (!parsePlainMilliseconds(field(0), event.ts_ms))
+            return false;
+        event.key = key;
+        event.op = *op;
+        event.end_key = {};
+        event.bytes = bytes;
+        event.latency_us = latency;
+        event.client = fields == 7 ? field(6) : std::string_view();
+        return true;
+    }
+
+    // The ends of the first `fields` fields (quotes not considered), found eight bytes at a
+    // time; false when the line has fewer fields.
+    bool findFieldEnds(std::string_view line, std::size_t fields,
+                       std::array<std::size_t, 7>& ends) {
+        const char* const data = line.data();
+        const std::size_t size = line.size();
+        const std::uint64_t delimiters = swar::broadcast(m_delimiter);
+        std::size_t count = 0;
+        std::size_t i = 0;
+        for (; i + 8 <= size; i += 8) {
+            const std::uint64_t word = swar::load(data + i);
+            for (std::uint64_t found = swar::matches(word, delimiters); found != 0;
+                 found &= found - 1) {
+                ends[count] = i + swar::firstMatch(found);
+                if (++count == fields)
+                    return true;
+            }
+        }
+        for (; i < size; ++i) {
+            if (data[i] == m_delimiter) {
+                ends[count] = i;
+                if (++count == fields)
+                    return true;
+            }
+        }
+        if (count + 1 != fields)
+            return false;
+        ends[count] = size; // the last field runs to the end of the line
+        return true;
+    }
+
+    // An optional count in line[begin, end) with begin >= 8: empty (0) or up to 8 plain digits,
+    // read as the word that ends the field; false for anything else.
+    static bool parseShortCount(std::string_view line, std::size_t begin, std::size_t end,
+                                std::uint64_t& value) {
+        const std::size_t digits = end - begin;
+        if (digits == 0) {
+            value = 0;
+            return true;
+        }
+        if (digits > 8 || end < 8)
+            return false;
+        std::uint64_t word = swar::load(line.data() + end - 8);
+        if (digits < 8) {
+            const std::size_t otherBits = 8 * (8 - digits); // bytes before the field
+            word = ((word >> otherBits) << otherBits) | (swar::kZeros >> (8 * digits));
+        }
+        if (!swar::allDigits(word))
+            return false;
+        value = swar::eightDigitsValue(word);
+        return true;
+    }
+
+    // The common timestamp, inline: 8 to 16 digits of milliseconds (parseTimestamp() reads them
+    // the same way, only behind a call and a few more checks).
+    bool parsePlainMilliseconds(std::string_view text, TimeMs& out) const {
+        if constexpr (std::endian::native == std::endian::little) {
+            std::uint64_t value = 0;
+            if (m_unit == TimeUnit::Milliseconds && swar::parseDigits8To16(text, value)) {
+                out = static_cast<TimeMs>(value);
+                return true;
+            }
+        }
+        return false;
+    }
 
     bool parseTrimmedTimestamp(std::string_view text, TimeMs& out, const char*& reason) const {
         const std::string_view trimmed = trimSpaces(text);
@@ -525,6 +699,7 @@ private:
     std::string m_endKeyBytes;
     std::string m_reason;
     std::size_t m_fieldCount = 0;
+    bool m_ownFormat = false; // parseOwnFormat() applies to this layout
 };
 
 // --- line 1 ------------------------------------------------------------------------------------
@@ -616,6 +791,52 @@ std::string tooLongReason(std::size_t maxLineBytes) {
     return "line longer than " + describeSize(maxLineBytes);
 }
 
+// A regular file mapped read-only into memory, so lines are parsed where the page cache holds
+// them instead of being copied into a buffer first. Empty when mapping is not possible (an empty
+// file, no mmap on the platform, or mmap failed): the caller then reads with fread().
+class MappedFile {
+public:
+    explicit MappedFile(std::FILE* file) {
+#if RANGEPILOT_HAS_MMAP
+        const int fd = fileno(file);
+        struct stat status {};
+        if (fd < 0 || fstat(fd, &status) != 0 || !S_ISREG(status.st_mode) || status.st_size <= 0)
+            return;
+        const auto size = static_cast<std::size_t>(status.st_size);
+        void* data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (data == MAP_FAILED)
+            return;
+        madvise(data, size, MADV_SEQUENTIAL); // only a hint: read-ahead, early reclaim
+        m_data = static_cast<const char*>(data);
+        m_size = size;
+#else
+        (void)file;
+#endif
+    }
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    ~MappedFile() {
+#if RANGEPILOT_HAS_MMAP
+        if (m_data != nullptr)
+            munmap(const_cast<char*>(m_data), m_size);
+#endif
+    }
+
+    bool mapped() const {
+        return m_data != nullptr;
+    }
+    const char* data() const {
+        return m_data;
+    }
+    std::size_t size() const {
+        return m_size;
+    }
+
+private:
+    const char* m_data = nullptr;
+    std::size_t m_size = 0;
+};
+
 // Where a range read starts and stops, and what line 1 already decided.
 struct RangeLimits {
     const ColumnMapping* mapping = nullptr;
@@ -627,11 +848,13 @@ struct RangeLimits {
 
 class ReadSession {
 public:
-    // Reads the whole input from its start; line 1 decides the layout.
+    // Reads the whole input from its start; line 1 decides the layout. With a mapped file (of
+    // the same file), bytes come from the mapping instead of `file`.
     ReadSession(std::FILE* file, const std::string& name, const TraceReadOptions& options,
                 std::uint64_t totalBytes, EventCallback onEvent, BadLineCallback onBadLine,
-                ProgressCallback onProgress)
+                ProgressCallback onProgress, const MappedFile* mapped = nullptr)
         : m_file(file)
+        , m_mapped(mapped != nullptr && mapped->mapped() ? mapped : nullptr)
         , m_name(name)
         , m_options(options)
         , m_totalBytes(totalBytes)
@@ -644,8 +867,9 @@ public:
     // limits.start, with a known layout; line numbers count from the range's first line.
     ReadSession(std::FILE* file, const std::string& name, const TraceReadOptions& options,
                 std::uint64_t totalBytes, const RangeLimits& limits, EventCallback onEvent,
-                BadLineCallback onBadLine, ProgressCallback onProgress)
-        : ReadSession(file, name, options, totalBytes, onEvent, onBadLine, onProgress) {
+                BadLineCallback onBadLine, ProgressCallback onProgress,
+                const MappedFile* mapped = nullptr)
+        : ReadSession(file, name, options, totalBytes, onEvent, onBadLine, onProgress, mapped) {
         m_parser.emplace(*limits.mapping, options.delimiter, options.time_unit);
         m_rangeMode = true;
         m_offset = limits.start;
@@ -660,9 +884,12 @@ public:
     // Reads blocks into one buffer; complete lines are parsed in place, and the partial line at
     // the end of a block moves to the front before the next read. A line longer than the limit
     // is reported once and its remaining bytes are dropped up to its newline, so memory stays
-    // bounded by the limit plus one block.
+    // bounded by the limit plus one block. A mapped file goes through the same steps, but a
+    // "read" only widens the window onto the mapping and nothing is copied or moved.
     Result<TraceReadSummary> run() {
-        m_buffer.resize(kBlockBytes);
+        if (m_mapped == nullptr)
+            m_buffer.resize(kBlockBytes);
+        m_data = windowStart();
         for (;;) {
             if (processCompleteLines() == Flow::Stop)
                 return finish();
@@ -691,13 +918,13 @@ private:
             if (!m_skippingLongLine && pastRangeEnd())
                 return Flow::Stop;
             const std::size_t from = m_begin + m_scanned;
-            const void* newline = std::memchr(m_buffer.data() + from, '\n', m_end - from);
+            const void* newline = std::memchr(m_data + from, '\n', m_end - from);
             if (newline == nullptr) {
                 m_scanned = m_end - m_begin;
                 return Flow::Continue;
             }
             const auto lineEnd =
-                static_cast<std::size_t>(static_cast<const char*>(newline) - m_buffer.data());
+                static_cast<std::size_t>(static_cast<const char*>(newline) - m_data);
             Flow flow = Flow::Continue;
             if (m_skippingLongLine) {
                 m_skippingLongLine = false; // its tail ends here; it was reported already
@@ -718,7 +945,7 @@ private:
         const std::size_t length = lineEnd - m_begin;
         if (length > m_options.max_line_bytes)
             return handleTooLongLine();
-        return handleLine(std::string_view(m_buffer.data() + m_begin, length));
+        return handleLine(std::string_view(m_data + m_begin, length));
     }
 
     // Only a partial line is left: report it now if it is already too long (and drop it), else
@@ -735,14 +962,37 @@ private:
             m_offset += m_end;
             m_begin = m_end = m_scanned = 0;
         } else {
-            std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
+            if (m_mapped == nullptr)
+                std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
             m_offset += m_begin;
             m_end -= m_begin;
             m_begin = 0;
         }
-        if (m_buffer.size() - m_end < kBlockBytes / 2)
+        if (m_mapped == nullptr && m_buffer.size() - m_end < kBlockBytes / 2)
             m_buffer.resize(std::max(m_buffer.size() * 2, m_end + kBlockBytes));
+        m_data = windowStart();
         return Flow::Continue;
+    }
+
+    // Where byte m_offset of the file is held: the buffer's start, or its place in the mapping.
+    const char* windowStart() const {
+        return m_mapped == nullptr ? m_buffer.data() : m_mapped->data() + m_offset;
+    }
+
+    // Room for the next read behind m_end: the buffer's free space, or a block of the mapping.
+    std::size_t roomBehindEnd() const {
+        return m_mapped == nullptr ? m_buffer.size() - m_end : kBlockBytes;
+    }
+
+    // Up to `wanted` more bytes behind m_end from the file or the mapping; sets m_endOfInput
+    // (and errno, with false returned) as fread() would.
+    std::size_t fetch(std::size_t wanted) {
+        if (m_mapped != nullptr) {
+            const std::uint64_t at = m_offset + m_end;
+            const std::uint64_t left = at < m_mapped->size() ? m_mapped->size() - at : 0;
+            return static_cast<std::size_t>(std::min<std::uint64_t>(wanted, left));
+        }
+        return std::fread(m_buffer.data() + m_end, 1, wanted, m_file);
     }
 
     // Fills the buffer behind m_end (a range reads little beyond its end); false on a read error.
@@ -750,10 +1000,10 @@ private:
         const std::uint64_t at = m_offset + m_end;
         const std::uint64_t toRangeEnd = at < m_rangeEnd ? m_rangeEnd - at : 0;
         const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(
-            m_buffer.size() - m_end, std::max<std::uint64_t>(toRangeEnd, kRangeTailBytes)));
-        const std::size_t got = std::fread(m_buffer.data() + m_end, 1, wanted, m_file);
+            roomBehindEnd(), std::max<std::uint64_t>(toRangeEnd, kRangeTailBytes)));
+        const std::size_t got = fetch(wanted);
         if (got < wanted) {
-            if (std::ferror(m_file))
+            if (m_mapped == nullptr && std::ferror(m_file))
                 return false;
             m_endOfInput = true;
         }
@@ -872,6 +1122,7 @@ private:
     static constexpr std::size_t kRangeTailBytes = 64u << 10;
 
     std::FILE* m_file;
+    const MappedFile* m_mapped; // set: bytes come from the mapping, m_buffer stays empty
     const std::string& m_name;
     const TraceReadOptions& m_options;
     std::uint64_t m_totalBytes;
@@ -892,10 +1143,11 @@ private:
     std::atomic<std::uint64_t>* m_sharedBytesRead = nullptr;
 
     std::vector<char> m_buffer;
-    std::uint64_t m_offset = 0; // file offset of m_buffer[0]
-    std::size_t m_begin = 0;    // start of the first unprocessed line
-    std::size_t m_end = 0;      // end of the data in the buffer
-    std::size_t m_scanned = 0;  // bytes after m_begin known to hold no newline
+    const char* m_data = nullptr; // the bytes from file offset m_offset on: buffer or mapping
+    std::uint64_t m_offset = 0;   // file offset of m_data[0]
+    std::size_t m_begin = 0;      // start of the first unprocessed line
+    std::size_t m_end = 0;        // end of the data in the buffer
+    std::size_t m_scanned = 0;    // bytes after m_begin known to hold no newline
     bool m_skippingLongLine = false;
     bool m_endOfInput = false;
 };
@@ -1118,10 +1370,14 @@ Result<TraceReadSummary> readRangeOfFile(const std::string& path, const std::str
     limits.skipPartialLine = begin > 0;
     limits.end = end;
     limits.bytesRead = bytesRead;
-    if (std::fseek(file->get(), static_cast<long>(limits.start), SEEK_SET) != 0)
+    const MappedFile mapped(file->get());
+    // A file that shrank below the range's start since it was opened is read the usual way.
+    const MappedFile* source = mapped.mapped() && mapped.size() >= limits.start ? &mapped : nullptr;
+    if (source == nullptr &&
+        std::fseek(file->get(), static_cast<long>(limits.start), SEEK_SET) != 0)
         return Error{name + ": cannot seek: " + std::strerror(errno)};
     ReadSession session(file->get(), name, options, sizeBytes, limits, onEvent, onBadLine,
-                        onProgress);
+                        onProgress, source);
     return session.run();
 }
 
@@ -1302,8 +1558,11 @@ Result<TraceReadSummary> TraceReader::read(EventCallback onEvent, BadLineCallbac
         return Error{m_displayName + ": can be read only once (it is not a regular file)"};
     }
     m_consumed = true;
+    std::optional<MappedFile> mapped;
+    if (m_seekable)
+        mapped.emplace(m_file.get());
     ReadSession session(m_file.get(), m_displayName, m_options, m_sizeBytes, onEvent, onBadLine,
-                        onProgress);
+                        onProgress, mapped ? &*mapped : nullptr);
     return session.run();
 }
 

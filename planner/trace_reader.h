@@ -10,9 +10,12 @@
 // quote) but not a line break (binary keys use the 0x… form), so one broken line never swallows
 // the rest of the file. Blank lines are skipped silently; CRLF endings and a UTF-8 BOM are fine.
 //
-// Cost: one sequential read in 1 MiB blocks; lines are split in place into string_views, so
-// nothing is allocated per line except for quoted fields with escapes and hex keys (decoded into
-// reused buffers). Views in a TraceEvent or BadLine are valid only during the callback.
+// Cost: one sequential pass. A regular file is memory-mapped and parsed where the page cache
+// holds it (no copy); a pipe, or a file that cannot be mapped, is read in 1 MiB blocks. Lines are
+// split in place into string_views, so nothing is allocated per line except for quoted fields
+// with escapes and hex keys (decoded into reused buffers); plain lines of our own format take a
+// fast path. Views in a TraceEvent or BadLine are valid only during the callback. A mapped file
+// must not be truncated by another process while it is read (the OS would signal SIGBUS).
 //
 // Parallel reads (seekable files): layout() settles once what line 1 decides; readRange() reads
 // the lines that start in a byte range with the same rules, on any thread; readParallel() cuts
@@ -180,9 +183,10 @@ public:
     // each. After all ranges finish, on the calling thread: onBadLine in file order with the true
     // line numbers, for at most kMaxBadLinesPerRange bad lines per range (summary.bad_lines counts
     // all); onProgress also runs on the calling thread. The summary of a complete read equals
-    // read()'s. Memory: a 1 MiB buffer per thread. Pipes, strict mode (the first bad line must
-    // stop the read) and threads <= 1 go through read(), with every event in range 0. An
-    // exception thrown by a callback is rethrown once all threads have ended.
+    // read()'s. Memory: a mapping of the file per thread (page-cache pages, no copies; else a 1 MiB
+    // buffer per thread). Pipes, strict mode (the first bad line must stop the read) and
+    // threads <= 1 go through read(), with every event in range 0. An exception thrown by a
+    // callback is rethrown once all threads have ended.
     Result<TraceReadSummary> readParallel(std::size_t threads, RangeEventCallback onEvent,
                                           BadLineCallback onBadLine = {},
                                           ProgressCallback onProgress = {});

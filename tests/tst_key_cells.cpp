@@ -34,6 +34,35 @@ CellIndex linearCellOf(const std::vector<Key>& starts, std::string_view key) {
     return cell;
 }
 
+// "user" and `digits` digits of `value`: keys shaped like the generator's, whose windows after a
+// long common prefix run past the key's end (the zero-padded case) and share top bytes.
+std::string numberedKey(std::uint64_t value, int digits) {
+    std::string key = "user" + std::to_string(value);
+    key.insert(4, static_cast<std::size_t>(std::max(0, digits - static_cast<int>(key.size() - 4))),
+               '0');
+    return key;
+}
+
+// The last start <= key by plain string order, found with a binary search over all starts.
+CellIndex searchedCellOf(const std::vector<Key>& starts, std::string_view key) {
+    const auto above = std::upper_bound(starts.begin(), starts.end(), key,
+                                        [](std::string_view k, const Key& s) { return k < s; });
+    return static_cast<CellIndex>(above - starts.begin() - 1);
+}
+
+void checkAgainstBinarySearch(const KeyCells& keyCells, const std::vector<Key>& probes) {
+    for (const Key& probe : probes) {
+        const CellIndex expected = searchedCellOf(keyCells.starts(), probe);
+        const CellIndex actual = keyCells.cellOf(probe);
+        if (actual != expected) {
+            QFAIL(qPrintable(QStringLiteral("key %1: cell %2, binary search says %3")
+                                 .arg(QString::fromStdString(formatKey(probe)))
+                                 .arg(actual)
+                                 .arg(expected)));
+        }
+    }
+}
+
 } // namespace
 
 class TestKeyCells : public QObject {
@@ -41,6 +70,8 @@ class TestKeyCells : public QObject {
 private Q_SLOTS:
     void lookupAgreesWithLinearScan_data();
     void lookupAgreesWithLinearScan();
+    void numberedKeysAgreeWithBinarySearch_data();
+    void numberedKeysAgreeWithBinarySearch();
     void quantilesBalanceTheSample();
     void fewDistinctKeysGiveOneCellEach();
     void rangesTileTheKeySpace();
@@ -87,6 +118,56 @@ void TestKeyCells::lookupAgreesWithLinearScan() {
         }
         QVERIFY(keyCells.range(actual).contains(probe));
     }
+}
+
+void TestKeyCells::numberedKeysAgreeWithBinarySearch_data() {
+    QTest::addColumn<int>("cells");
+    QTest::addColumn<int>("digits");
+    QTest::addColumn<quint64>("range"); // values drawn from [0, range)
+    // Dense or sparse cells over the window's top 16 bits (short spans or the level search),
+    // keys shorter or longer than the common prefix plus 8 bytes.
+    QTest::newRow("1024 cells, 10 digits") << 1024 << 10 << quint64(1000000);
+    QTest::newRow("4096 cells, 10 digits") << 4096 << 10 << quint64(1000000);
+    QTest::newRow("17 cells, 10 digits") << 17 << 10 << quint64(1000000);
+    QTest::newRow("1024 cells, 6 digits") << 1024 << 6 << quint64(1000000);
+    QTest::newRow("1024 cells, 16 digits") << 1024 << 16 << quint64(1);
+}
+
+void TestKeyCells::numberedKeysAgreeWithBinarySearch() {
+    QFETCH(int, cells);
+    QFETCH(int, digits);
+    QFETCH(quint64, range);
+    std::uint64_t state = static_cast<std::uint64_t>(cells * 7 + digits);
+    auto draw = [&] {
+        // Zipf-like: small values far more often, as hot keys are; wide 16-digit values too.
+        const std::uint64_t value = nextRandom(state) % range;
+        const std::uint64_t skewed = value * (value % 7 + 1) / 7;
+        return digits >= 16 ? nextRandom(state) % 10000000000000000ULL : skewed;
+    };
+    std::vector<Key> sample;
+    for (int i = 0; i < 30000; ++i)
+        sample.push_back(numberedKey(draw(), digits));
+    const KeyCells keyCells = KeyCells::fromSample(sample, static_cast<std::size_t>(cells));
+    QVERIFY(keyCells.size() > static_cast<std::size_t>(cells) / 2);
+
+    std::vector<Key> probes = sample;
+    for (const Key& start : keyCells.starts()) {
+        // Each start and its neighbours in key order: a byte shorter, longer, one more.
+        probes.push_back(start);
+        probes.push_back(start + '\0');
+        probes.push_back(start + '5');
+        if (!start.empty()) {
+            probes.push_back(start.substr(0, start.size() - 1));
+            Key next = start;
+            ++next.back();
+            probes.push_back(next);
+        }
+    }
+    for (int i = 0; i < 20000; ++i)
+        probes.push_back(numberedKey(draw(), digits - 2 + static_cast<int>(nextRandom(state) % 5)));
+    for (const char* other : {"", "u", "use", "usea", "usez", "user", "v", "user\xff"})
+        probes.emplace_back(other);
+    checkAgainstBinarySearch(keyCells, probes);
 }
 
 void TestKeyCells::quantilesBalanceTheSample() {

@@ -214,6 +214,8 @@ private Q_SLOTS:
     void sampleKeysOfMappedAndEmptyFiles();
     void sampleKeysNeedsASeekableFile();
     void plainAndQuotedFieldsReadAlike();
+    void canonicalAndReorderedColumnsReadAlike_data();
+    void canonicalAndReorderedColumnsReadAlike();
     void layoutSettlesLineOne_data();
     void layoutSettlesLineOne();
     void rangesTileTheFile_data();
@@ -1044,6 +1046,95 @@ void TestTraceReader::plainAndQuotedFieldsReadAlike() {
         QCOMPARE(fromPlain.badLines[i], fromQuoted.badLines[i]);
     QCOMPARE(fromPlain.badLines, fromQuoted.badLines);
     QCOMPARE(fromPlain.events, fromQuoted.events);
+}
+
+// Our own format in canonical column order takes the reader's fast path for ordinary lines; the
+// same fields with the columns in reverse order never do. Both must read every line alike,
+// including the edge cases that the fast path hands to the general one.
+void TestTraceReader::canonicalAndReorderedColumnsReadAlike_data() {
+    QTest::addColumn<bool>("withClient");
+    QTest::addColumn<char>("delimiter");
+    QTest::addColumn<int>("seed");
+    QTest::newRow("with client") << true << ',' << 1;
+    QTest::newRow("without client") << false << ',' << 2;
+    QTest::newRow("tab, with client") << true << '\t' << 3;
+}
+
+void TestTraceReader::canonicalAndReorderedColumnsReadAlike() {
+    QFETCH(bool, withClient);
+    QFETCH(char, delimiter);
+    QFETCH(int, seed);
+    // The first value of each list is plain; the others probe the fast path's limits: timestamp
+    // and count lengths around 8 and 16 digits, characters just outside '0'-'9', hex and empty
+    // keys, quotes at a field's start (which may hide delimiters), scans, spaces.
+    static const char* const kTimestamps[] = {"1732608000123",
+                                              "1234567",
+                                              "12345678",
+                                              "1234567890123456",
+                                              "12345678901234567",
+                                              "999999999999999999",
+                                              "12a4567890123",
+                                              "",
+                                              " 1732608000123",
+                                              "1732608000123 ",
+                                              "1732608000:23",
+                                              "173260800/123",
+                                              "2024-11-15T16:57:50Z"};
+    static const char* const kKeys[] = {"user0000123456", "0x6162", "0user", "", "k",
+                                        "\"q,key\"",      "a\"b",   " k"};
+    static const char* const kOps[] = {"get", "put", "delete", "scan", "GET", " put", "", "x"};
+    static const char* const kEndKeys[] = {"", "zzz", "\"unterminated", "\"q\"x", "0x7a", "a"};
+    static const char* const kCounts[] = {
+        "7", "", "0", "12345678", "123456789", "99999999999999999999", "1/", ":1", " 5", "1a"};
+    static const char* const kClients[] = {"c1", "", "\"c,2\"", "\"bad", "a b"};
+    Lcg random(static_cast<std::uint64_t>(seed));
+    auto pick = [&](const auto& values) {
+        return QByteArray(values[random.below(static_cast<int>(std::size(values)))]);
+    };
+    QList<QByteArray> names{"ts", "key", "op", "end_key", "bytes", "latency_us"};
+    if (withClient)
+        names << "client";
+    QList<QByteArray> reversedNames(names.rbegin(), names.rend());
+    QByteArray canonical = names.join(delimiter) + '\n';
+    QByteArray reordered = reversedNames.join(delimiter) + '\n';
+    for (int line = 0; line < 3000; ++line) {
+        QList<QByteArray> fields{pick(kTimestamps), pick(kKeys),   pick(kOps),
+                                 pick(kEndKeys),    pick(kCounts), pick(kCounts)};
+        if (withClient)
+            fields << pick(kClients);
+        // Mostly plain lines, so that the fast path's answers are checked on many of them.
+        if (random.below(2) == 0) {
+            for (qsizetype i = 2; i < fields.size(); ++i) {
+                if (random.below(4) != 0)
+                    fields[i] = i == 2 ? "get" : i == 3 ? "" : i == 6 ? "c1" : "42";
+            }
+            fields[0] = QByteArray::number(1'700'000'000'000LL + random.below(1'000'000));
+            fields[1] = "user" + QByteArray::number(random.below(100000));
+        }
+        // A quoted field runs to the next quote, which may be in a later field: then which
+        // fields it swallows depends on the column order. So a line with a quoted field has
+        // no other quote.
+        const auto quotedField = std::find_if(
+            fields.begin(), fields.end(), [](const QByteArray& f) { return f.startsWith('"'); });
+        for (auto field = fields.begin(); field != fields.end(); ++field) {
+            if (quotedField != fields.end() && field != quotedField && field->contains('"'))
+                *field = "1";
+        }
+        QList<QByteArray> reversedFields(fields.rbegin(), fields.rend());
+        canonical += fields.join(delimiter) + '\n';
+        reordered += reversedFields.join(delimiter) + '\n';
+    }
+    TraceReadOptions options;
+    options.delimiter = delimiter;
+    const Outcome fromCanonical =
+        readSequentially(write(QStringLiteral("canonical.csv"), canonical), options);
+    const Outcome fromReordered =
+        readSequentially(write(QStringLiteral("reordered.csv"), reordered), options);
+    QVERIFY2(fromCanonical.ok && fromReordered.ok, qPrintable(fromCanonical.error));
+    QVERIFY(fromCanonical.summary.events > 1000);
+    QVERIFY(fromCanonical.summary.bad_lines > 300);
+    QCOMPARE(fromCanonical.badLines, fromReordered.badLines);
+    QCOMPARE(fromCanonical.events, fromReordered.events);
 }
 
 void TestTraceReader::layoutSettlesLineOne_data() {
