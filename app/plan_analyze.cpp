@@ -13,13 +13,9 @@ namespace {
 
 constexpr const char* kCommand = "analyze";
 
-double bucketSeconds(const TraceAnalysis& analysis) {
-    return static_cast<double>(analysis.load_map->options().bucket_ms) / 1000.0;
-}
-
 // Trend slopes are per bucket; operators think in events per second.
 double slopeEventsPerSecondPerDay(const TraceAnalysis& analysis, const TrendResult& trend) {
-    return trend.slope_per_day / bucketSeconds(analysis);
+    return trend.slope_per_day / bucketSeconds(*analysis.load_map);
 }
 
 void writeCellJson(JsonWriter& json, const TraceAnalysis& analysis, const CellReport& cell) {
@@ -61,7 +57,7 @@ std::string analysisJson(const std::string& trace, const TimedAnalysis& timed) {
         .field("late_dropped", map.stats().late_dropped)
         .field("start_ms", analysis.read.events > 0 ? analysis.read.min_ts : 0)
         .field("end_ms", analysis.read.events > 0 ? analysis.read.max_ts : 0)
-        .field("bucket_s", bucketSeconds(analysis))
+        .field("bucket_s", bucketSeconds(*analysis.load_map))
         .field("buckets", static_cast<std::uint64_t>(map.bucketCount()))
         .field("cells", static_cast<std::uint64_t>(map.cells().size()))
         .field("cells_from", analysis.cells_from)
@@ -138,7 +134,8 @@ void printReport(std::ostream& out, const std::string& trace, const TimedAnalysi
             << " days)\n";
     }
     out << "Load map     " << map.cells().size() << " key cells (" << analysis.cells_from << "), "
-        << map.bucketCount() << " buckets of " << formatFixed(bucketSeconds(analysis), 0) << " s\n";
+        << map.bucketCount() << " buckets of " << formatFixed(bucketSeconds(*analysis.load_map), 0)
+        << " s\n";
     out << "Throughput   "
         << formatFixed(
                static_cast<double>(analysis.read.events) / std::max(timed.seconds, 1e-9) / 1e6, 2)

@@ -72,6 +72,9 @@ struct TimedAnalysis {
 };
 Result<TimedAnalysis> runAnalysis(const AnalysisRequest& request);
 
+// The load map's bucket width in seconds.
+double bucketSeconds(const LoadMap& map);
+
 std::string withThousandsSeparators(std::uint64_t value);
 std::string formatFixed(double value, int decimals);
 

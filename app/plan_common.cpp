@@ -175,6 +175,10 @@ Result<TimedAnalysis> runAnalysis(const AnalysisRequest& request) {
     return TimedAnalysis{std::move(analysis.value()), elapsed.count()};
 }
 
+double bucketSeconds(const LoadMap& map) {
+    return static_cast<double>(map.options().bucket_ms) / 1000.0;
+}
+
 std::string withThousandsSeparators(std::uint64_t value) {
     const std::string digits = std::to_string(value);
     std::string grouped;

@@ -78,10 +78,6 @@ Result<ForecastRequest> forecastRequestFrom(const CommandLine& commandLine) {
     return request;
 }
 
-double bucketSeconds(const LoadMap& map) {
-    return static_cast<double>(map.options().bucket_ms) / 1000.0;
-}
-
 // The trace rarely ends on a bucket boundary; a last bucket that saw under 90% of its width
 // would look like a sudden drop, so it is left out of the history.
 std::size_t completeBuckets(const TraceAnalysis& analysis) {

@@ -257,62 +257,40 @@ void tidyForecast(SeriesForecast& result) {
 }
 
 ModelSet allExcept(ModelSet set, ForecastModel model) {
-    switch (model) {
-    case ForecastModel::SeasonalNaive:
-        set.seasonal_naive = false;
-        break;
-    case ForecastModel::Ewma:
-        set.ewma = false;
-        break;
-    case ForecastModel::HoltWinters:
-        set.holt_winters = false;
-        break;
-    case ForecastModel::Spar:
-        set.spar = false;
-        break;
-    case ForecastModel::Auto:
-        break;
-    }
+    if (bool ModelSet::*flag = ModelSet::flagFor(model))
+        set.*flag = false;
     return set;
 }
 
 } // namespace
 
-bool ModelSet::contains(ForecastModel model) const {
+bool ModelSet::*ModelSet::flagFor(ForecastModel model) {
     switch (model) {
     case ForecastModel::SeasonalNaive:
-        return seasonal_naive;
+        return &ModelSet::seasonal_naive;
     case ForecastModel::Ewma:
-        return ewma;
+        return &ModelSet::ewma;
     case ForecastModel::HoltWinters:
-        return holt_winters;
+        return &ModelSet::holt_winters;
     case ForecastModel::Spar:
-        return spar;
+        return &ModelSet::spar;
     case ForecastModel::Auto:
         break;
     }
-    return false;
+    return nullptr;
+}
+
+bool ModelSet::contains(ForecastModel model) const {
+    const bool ModelSet::*flag = flagFor(model);
+    return flag != nullptr && this->*flag;
 }
 
 ModelSet ModelSet::only(ForecastModel model) {
+    bool ModelSet::*flag = flagFor(model);
+    if (flag == nullptr)
+        return ModelSet{}; // auto: every model
     ModelSet set{false, false, false, false};
-    switch (model) {
-    case ForecastModel::SeasonalNaive:
-        set.seasonal_naive = true;
-        break;
-    case ForecastModel::Ewma:
-        set.ewma = true;
-        break;
-    case ForecastModel::HoltWinters:
-        set.holt_winters = true;
-        break;
-    case ForecastModel::Spar:
-        set.spar = true;
-        break;
-    case ForecastModel::Auto:
-        set = ModelSet{};
-        break;
-    }
+    set.*flag = true;
     return set;
 }
 

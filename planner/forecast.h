@@ -59,6 +59,8 @@ struct ModelSet {
 
     bool contains(ForecastModel model) const;
     static ModelSet only(ForecastModel model);
+    // The flag that stands for a concrete model; nullptr for auto.
+    static bool ModelSet::*flagFor(ForecastModel model);
 };
 
 struct ForecastOptions {
