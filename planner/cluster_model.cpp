@@ -16,6 +16,8 @@ std::string_view resourceName(Resource resource) {
         return "network";
     case Resource::Memory:
         return "memory";
+    case Resource::ServiceTime:
+        return "service_time";
     }
     return "ops";
 }

@@ -5,8 +5,11 @@
 // each key cell is projected to carry over the planning horizon.
 //
 // Resources are generic so that connectors for stores we did not write (node_exporter metrics,
-// Redis Cluster) can fill them: ops/s (≈ CPU), disk bytes/s, network bytes/s, memory bytes.
-// Rates are per second; memory is a level. A host's utilization of a resource is
+// Redis Cluster) can fill them: ops/s (≈ CPU), disk bytes/s, network bytes/s, memory bytes, and
+// service time (microseconds of request latency per second: by Little's law the mean number of
+// requests in service, so its capacity is the number of requests a host serves at once).
+// Rates are per second; memory is a level. A capacity of 0 means unknown: that resource is then
+// left out of utilizations. A host's utilization of a resource is
 // (background + load of its ranges) / capacity; 1.0 is full.
 //
 // CellProjection holds per-cell projected rates step by step (not just peaks), because the peak
@@ -22,17 +25,19 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
 namespace rangepilot {
 
-enum class Resource : std::uint8_t { Ops, DiskBytes, NetworkBytes, Memory };
-inline constexpr std::size_t kResourceCount = 4;
+enum class Resource : std::uint8_t { Ops, DiskBytes, NetworkBytes, Memory, ServiceTime };
+inline constexpr std::size_t kResourceCount = 5;
 inline constexpr std::array<Resource, kResourceCount> kAllResources{
-    Resource::Ops, Resource::DiskBytes, Resource::NetworkBytes, Resource::Memory};
+    Resource::Ops, Resource::DiskBytes, Resource::NetworkBytes, Resource::Memory,
+    Resource::ServiceTime};
 
-// "ops", "disk", "network", "memory".
+// "ops", "disk", "network", "memory", "service_time".
 std::string_view resourceName(Resource resource);
 
 struct ResourceVector {
@@ -104,6 +109,7 @@ public:
     // Stored bytes in the cell: what moving it costs.
     double dataBytes(CellIndex cell) const { return m_dataBytes[cell]; }
     void setDataBytes(CellIndex cell, double bytes) { m_dataBytes[cell] = bytes; }
+    std::span<const double> allDataBytes() const { return m_dataBytes; }
 
     // The step-by-step sum over cells [first, end), and its peak per resource.
     std::vector<ResourceVector> unionSeries(CellIndex first, CellIndex end) const;

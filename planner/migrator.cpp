@@ -1,0 +1,804 @@
+#include "migrator.h"
+
+#include "dividers.h"
+#include "timestamp.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace rangepilot {
+
+namespace {
+
+using HostIndex = std::uint32_t;
+
+// Ranking moves by gain per byte would let a range of a few bytes win on rounding noise; below
+// this size every range costs the same.
+constexpr double kBytesFloor = 1024.0 * 1024.0;
+// Above this many hosts, targets are searched among the least loaded and the nearest few first.
+constexpr std::size_t kExhaustiveTargetSearchHosts = 64;
+constexpr std::size_t kTargetShortlist = 16;
+// Candidates per hot host that get a target search; the rest rank too low to matter.
+constexpr std::size_t kCandidatesWithTargetSearch = 64;
+
+// ---- Wording for operators ----
+
+std::string shortKey(std::string_view key) {
+    std::string text = formatKey(key);
+    if (text.size() > 16) {
+        text.resize(14);
+        text += "…";
+    }
+    return text;
+}
+
+std::string shortRange(const KeyRange& range) {
+    return "[" + shortKey(range.start) + ", " + (range.end.empty() ? "+inf" : shortKey(range.end)) +
+           ")";
+}
+
+std::string percent(double fraction) {
+    return std::to_string(static_cast<long long>(std::llround(fraction * 100.0))) + "%";
+}
+
+std::string clockTime(TimeMs time) {
+    return formatIso8601(time).substr(11, 5) + " UTC";
+}
+
+// ---- Series arithmetic without allocation ----
+
+double peakOfDifference(std::span<const ResourceVector> minuend,
+                        std::span<const ResourceVector> subtrahend, const ResourceVector& capacity,
+                        const ScoreWeights& weights) {
+    double peak = 0.0;
+    for (std::size_t step = 0; step < minuend.size(); ++step) {
+        ResourceVector difference = minuend[step] - subtrahend[step];
+        for (double& value : difference.values)
+            value = std::max(0.0, value);
+        peak = std::max(peak, weightedUtilization(difference, capacity, weights));
+    }
+    return peak;
+}
+
+double peakOfSum(std::span<const ResourceVector> a, std::span<const ResourceVector> b,
+                 const ResourceVector& capacity, const ScoreWeights& weights) {
+    double peak = 0.0;
+    for (std::size_t step = 0; step < a.size(); ++step)
+        peak = std::max(peak, weightedUtilization(a[step] + b[step], capacity, weights));
+    return peak;
+}
+
+// The peak weighted score of host + range, or nullopt when some step would exceed the target
+// score or put any resource over capacity.
+std::optional<double> peakIfFits(std::span<const ResourceVector> host,
+                                 std::span<const ResourceVector> range,
+                                 const ResourceVector& capacity, const ScoreWeights& weights,
+                                 double targetScore) {
+    double peak = 0.0;
+    for (std::size_t step = 0; step < host.size(); ++step) {
+        const ResourceVector load = host[step] + range[step];
+        const double score = weightedUtilization(load, capacity, weights);
+        if (score > targetScore || load.maxRatioTo(capacity) > 1.0)
+            return std::nullopt;
+        peak = std::max(peak, score);
+    }
+    return peak;
+}
+
+// ---- The working copy of the cluster ----
+
+struct RangeState {
+    ShardId id = 0;
+    KeyRange range;
+    CellIndex first = 0; // cells [first, end) carry the shard's load
+    CellIndex end = 0;
+    HostIndex owner = 0;
+    std::vector<HostIndex> replicas;
+    double bytes = 0.0;
+    bool in_flight = false;
+    bool recut = false;     // split or merged in this round
+    std::size_t series = 0; // offset into the series store
+    PeakScore peak;         // on the owner's capacity
+};
+
+class PlanningState {
+public:
+    PlanningState(const PlanningInput& input, const MigratorOptions& options)
+        : m_input(input)
+        , m_options(options)
+        , m_steps(input.projection.steps()) {}
+
+    Status build();
+
+    std::size_t steps() const { return m_steps; }
+    std::size_t rangeCount() const { return m_ranges.size(); }
+    RangeState& range(std::size_t index) { return m_ranges[index]; }
+    const RangeState& range(std::size_t index) const { return m_ranges[index]; }
+    std::span<const ResourceVector> series(const RangeState& range) const {
+        return {m_store.data() + range.series, m_steps};
+    }
+
+    std::size_t hostCount() const { return m_input.cluster.hosts.size(); }
+    const HostId& hostId(HostIndex host) const { return m_input.cluster.hosts[host].id; }
+    const ResourceVector& capacity(HostIndex host) const {
+        return m_input.cluster.hosts[host].capacity;
+    }
+    std::span<const ResourceVector> hostSeries(HostIndex host) const {
+        return {m_hostSeries.data() + host * m_steps, m_steps};
+    }
+    double hostPeak(HostIndex host) const { return m_hostPeak[host]; }
+    double latencyMs(HostIndex from, HostIndex to) const {
+        const LatencyMatrix& latency = m_input.cluster.latency;
+        return latency.size() == hostCount() ? latency.at(from, to) : 0.0;
+    }
+    double cellBytes(CellIndex first, CellIndex end) const {
+        return m_input.projection.unionDataBytes(first, end);
+    }
+
+    void split(std::size_t index, CellIndex at, ShardId newId);
+    void mergeWithNext(std::size_t index);
+    void move(std::size_t index, HostIndex to);
+
+private:
+    Result<HostIndex> hostIndexOf(const HostId& host, ShardId shard) const;
+    std::size_t storeCellSum(CellIndex first, CellIndex end);
+    void refreshRangePeak(RangeState& range) {
+        range.peak = peakScore(series(range), capacity(range.owner), m_options.weights);
+    }
+    void refreshHostPeak(HostIndex host) {
+        m_hostPeak[host] = peakScore(hostSeries(host), capacity(host), m_options.weights).score;
+    }
+    void addToHost(HostIndex host, std::span<const ResourceVector> series, double sign);
+
+    const PlanningInput& m_input;
+    const MigratorOptions& m_options;
+    std::size_t m_steps;
+    std::unordered_map<std::string_view, HostIndex> m_hostIndex;
+    std::vector<RangeState> m_ranges;         // key order
+    std::vector<ResourceVector> m_store;      // append-only: steps entries per stored series
+    std::vector<ResourceVector> m_hostSeries; // host × steps
+    std::vector<double> m_hostPeak;
+};
+
+// The first cell whose start key is at or after `key`: the cell that a shard starting at `key`
+// begins with (a cell straddling the shard's start belongs to the shard before).
+CellIndex firstCellAtOrAfter(const KeyCells& cells, std::string_view key) {
+    CellIndex low = 0;
+    CellIndex high = static_cast<CellIndex>(cells.size());
+    while (low < high) {
+        const CellIndex middle = low + (high - low) / 2;
+        if (std::string_view(cells.start(middle)) < key)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+Result<HostIndex> PlanningState::hostIndexOf(const HostId& host, ShardId shard) const {
+    const auto found = m_hostIndex.find(host);
+    if (found == m_hostIndex.end())
+        return Error{"shard " + std::to_string(shard) + ": host '" + host +
+                     "' is not in the cluster model"};
+    return found->second;
+}
+
+Status PlanningState::build() {
+    const std::size_t hosts = hostCount();
+    if (m_steps == 0)
+        return Error{"the projection has no steps"};
+    if (m_input.projection.cells() != m_input.cells.size())
+        return Error{"the projection has " + std::to_string(m_input.projection.cells()) +
+                     " cells, the key cells " + std::to_string(m_input.cells.size())};
+    const LatencyMatrix& latency = m_input.cluster.latency;
+    if (latency.size() != 0 && latency.size() != hosts)
+        return Error{"the latency matrix is " + std::to_string(latency.size()) + "×" +
+                     std::to_string(latency.size()) + " for " + std::to_string(hosts) + " hosts"};
+    for (HostIndex host = 0; host < hosts; ++host)
+        m_hostIndex.emplace(m_input.cluster.hosts[host].id, host);
+
+    m_hostSeries.assign(hosts * m_steps, ResourceVector{});
+    for (HostIndex host = 0; host < hosts; ++host) {
+        for (std::size_t step = 0; step < m_steps; ++step)
+            m_hostSeries[host * m_steps + step] = m_input.cluster.hosts[host].background;
+    }
+
+    std::unordered_map<ShardId, const InFlightMove*> moving;
+    for (const InFlightMove& move : m_input.in_flight)
+        moving.emplace(move.shard, &move);
+
+    const std::vector<Shard>& shards = m_input.table.shards();
+    m_ranges.reserve(shards.size());
+    m_store.reserve(shards.size() * m_steps * 5 / 4);
+    std::vector<CellIndex> firstCells(shards.size() + 1);
+    for (std::size_t i = 0; i < shards.size(); ++i)
+        firstCells[i] = firstCellAtOrAfter(m_input.cells, shards[i].range.start);
+    firstCells[shards.size()] = static_cast<CellIndex>(m_input.cells.size());
+
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+        const Shard& shard = shards[i];
+        RangeState range;
+        range.id = shard.id;
+        range.range = shard.range;
+        range.first = firstCells[i];
+        range.end = std::max(firstCells[i], firstCells[i + 1]);
+        const auto inFlight = moving.find(shard.id);
+        range.in_flight = inFlight != moving.end();
+        Result<HostIndex> owner =
+            hostIndexOf(range.in_flight ? inFlight->second->to : shard.owner, shard.id);
+        if (!owner)
+            return owner.error();
+        range.owner = *owner;
+        for (const HostId& replica : shard.replicas) {
+            Result<HostIndex> index = hostIndexOf(replica, shard.id);
+            if (!index)
+                return index.error();
+            range.replicas.push_back(*index);
+        }
+        range.series = storeCellSum(range.first, range.end);
+        range.bytes = cellBytes(range.first, range.end);
+        addToHost(range.owner, series(range), 1.0);
+        m_ranges.push_back(std::move(range));
+    }
+    m_hostPeak.assign(hosts, 0.0);
+    for (HostIndex host = 0; host < hosts; ++host)
+        refreshHostPeak(host);
+    for (RangeState& range : m_ranges)
+        refreshRangePeak(range);
+    return {};
+}
+
+std::size_t PlanningState::storeCellSum(CellIndex first, CellIndex end) {
+    const std::size_t offset = m_store.size();
+    m_store.resize(offset + m_steps);
+    const CellProjection& projection = m_input.projection;
+    for (CellIndex cell = first; cell < end; ++cell) {
+        for (std::size_t step = 0; step < m_steps; ++step) {
+            ResourceVector& sum = m_store[offset + step];
+            for (const Resource resource : kAllResources)
+                sum[resource] += projection.rate(cell, step, resource);
+        }
+    }
+    return offset;
+}
+
+void PlanningState::addToHost(HostIndex host, std::span<const ResourceVector> series, double sign) {
+    for (std::size_t step = 0; step < m_steps; ++step) {
+        ResourceVector& total = m_hostSeries[host * m_steps + step];
+        total += series[step] * sign;
+        for (double& value : total.values)
+            value = std::max(0.0, value); // rounding must not leave a negative load behind
+    }
+}
+
+void PlanningState::split(std::size_t index, CellIndex at, ShardId newId) {
+    RangeState right = m_ranges[index];
+    RangeState& left = m_ranges[index];
+    right.id = newId;
+    right.first = at;
+    right.range.start = m_input.cells.start(at);
+    left.end = at;
+    left.range.end = right.range.start;
+    left.recut = right.recut = true;
+    left.series = storeCellSum(left.first, left.end);
+    right.series = storeCellSum(right.first, right.end);
+    left.bytes = cellBytes(left.first, left.end);
+    right.bytes = cellBytes(right.first, right.end);
+    refreshRangePeak(left);
+    refreshRangePeak(right);
+    m_ranges.insert(m_ranges.begin() + static_cast<std::ptrdiff_t>(index) + 1, std::move(right));
+}
+
+void PlanningState::mergeWithNext(std::size_t index) {
+    RangeState& left = m_ranges[index];
+    const RangeState& right = m_ranges[index + 1];
+    left.end = right.end;
+    left.range.end = right.range.end;
+    left.bytes += right.bytes;
+    const std::size_t offset = m_store.size();
+    m_store.resize(offset + m_steps);
+    for (std::size_t step = 0; step < m_steps; ++step)
+        m_store[offset + step] = m_store[left.series + step] + m_store[right.series + step];
+    left.series = offset;
+    refreshRangePeak(left);
+    m_ranges.erase(m_ranges.begin() + static_cast<std::ptrdiff_t>(index) + 1);
+}
+
+void PlanningState::move(std::size_t index, HostIndex to) {
+    RangeState& range = m_ranges[index];
+    const HostIndex from = range.owner;
+    addToHost(from, series(range), -1.0);
+    addToHost(to, series(range), 1.0);
+    range.owner = to;
+    refreshHostPeak(from);
+    refreshHostPeak(to);
+    refreshRangePeak(range);
+}
+
+// ---- Dividers ----
+
+std::string splitReason(const PlanningState& state, const RangeState& range, TimeMs peakAt,
+                        const Key& at, const SplitPoint& point) {
+    return "shard " + std::to_string(range.id) + " " + shortRange(range.range) + " projected at " +
+           percent(range.peak.score) + " of " + state.hostId(range.owner) + "'s capacity at " +
+           clockTime(peakAt) + "; split at " + shortKey(at) + " into halves projected at " +
+           percent(point.peak_left) + " and " + percent(point.peak_right);
+}
+
+void planSplits(PlanningState& state, const PlanningInput& input, const MigratorOptions& options,
+                ShardId& nextShardId, MigrationPlan& plan) {
+    std::unordered_set<ShardId> unsplittable;
+    const TimeMs stepMs = input.projection.stepMs();
+    while (plan.splits.size() < options.max_splits_per_round &&
+           (options.max_shards == 0 || state.rangeCount() < options.max_shards)) {
+        std::optional<std::size_t> hottest;
+        for (std::size_t i = 0; i < state.rangeCount(); ++i) {
+            const RangeState& range = state.range(i);
+            if (range.in_flight || range.end - range.first < 2 ||
+                range.peak.score <= options.split_above || unsplittable.contains(range.id))
+                continue;
+            if (!hottest || range.peak.score > state.range(*hottest).peak.score)
+                hottest = i;
+        }
+        if (!hottest)
+            return;
+        const RangeState& range = state.range(*hottest);
+        const std::optional<SplitPoint> point = findBalancingSplit(
+            input.projection, range.first, range.end, state.capacity(range.owner), options.weights);
+        const bool worthIt =
+            point &&
+            range.peak.score - std::max(point->peak_left, point->peak_right) >= options.min_gain;
+        const bool bigEnough =
+            point && state.cellBytes(range.first, point->cell) >= options.min_shard_bytes &&
+            state.cellBytes(point->cell, range.end) >= options.min_shard_bytes;
+        if (!worthIt || !bigEnough) {
+            unsplittable.insert(range.id);
+            continue;
+        }
+        SplitInstruction split;
+        split.shard = range.id;
+        split.at = input.cells.start(point->cell);
+        split.new_shard = nextShardId++;
+        split.peak_before = range.peak.score;
+        split.peak_left = point->peak_left;
+        split.peak_right = point->peak_right;
+        split.reason =
+            splitReason(state, range, input.now + static_cast<TimeMs>(range.peak.step) * stepMs,
+                        split.at, *point);
+        state.split(*hottest, point->cell, split.new_shard);
+        plan.splits.push_back(std::move(split));
+    }
+}
+
+bool recentlyTouched(const MoveHistory& history, const KeyRange& range, TimeMs now,
+                     TimeMs cooldown) {
+    const std::optional<TimeMs> recut = history.lastBoundaryChangeOverlapping(range);
+    const std::optional<TimeMs> moved = history.lastMoveOverlapping(range);
+    return (recut && *recut > now - cooldown) || (moved && *moved > now - cooldown);
+}
+
+void planMerges(PlanningState& state, const PlanningInput& input, const MigratorOptions& options,
+                MigrationPlan& plan) {
+    for (std::size_t i = 0;
+         i + 1 < state.rangeCount() && plan.merges.size() < options.max_merges_per_round;) {
+        const RangeState& left = state.range(i);
+        const RangeState& right = state.range(i + 1);
+        const bool sameHosts = left.owner == right.owner && left.replicas == right.replicas;
+        const bool settled = !left.in_flight && !right.in_flight && !left.recut && !right.recut;
+        if (!sameHosts || !settled || left.peak.score >= options.merge_below ||
+            right.peak.score >= options.merge_below) {
+            ++i;
+            continue;
+        }
+        const double jointPeak = peakOfSum(state.series(left), state.series(right),
+                                           state.capacity(left.owner), options.weights);
+        const KeyRange joint{left.range.start, right.range.end};
+        if (jointPeak >= options.merge_below ||
+            recentlyTouched(input.history, joint, input.now, options.cooldown_ms)) {
+            ++i;
+            continue;
+        }
+        MergeInstruction merge;
+        merge.left = left.id;
+        merge.right = right.id;
+        merge.joint_peak = jointPeak;
+        merge.reason = "shards " + std::to_string(left.id) + " and " + std::to_string(right.id) +
+                       " on " + state.hostId(left.owner) + " are cold (" + percent(jointPeak) +
+                       " of its capacity together at peak); merge into " + shortRange(joint);
+        plan.merges.push_back(std::move(merge));
+        state.mergeWithNext(i); // stay at i: the merged shard may take its next neighbour too
+    }
+}
+
+// ---- Placement ----
+
+struct MoveChoice {
+    std::size_t range = 0;
+    HostIndex to = 0;
+    double source_before = 0.0;
+    double source_after = 0.0;
+    double target_after = 0.0;
+};
+
+class MovePlanner {
+public:
+    MovePlanner(PlanningState& state, const PlanningInput& input, const MigratorOptions& options)
+        : m_state(state)
+        , m_input(input)
+        , m_options(options)
+        , m_rangesOf(state.hostCount())
+        , m_exhausted(state.hostCount(), false) {
+        for (std::size_t i = 0; i < state.rangeCount(); ++i)
+            m_rangesOf[state.range(i).owner].push_back(i);
+        rankHosts();
+    }
+
+    // Plans moves until no host is over the threshold or none can shed more. With `enforce`
+    // false (the next-round check) cooldowns, undo windows and budgets are lifted and only the
+    // moved ranges are reported.
+    void run(bool enforce, MigrationPlan* plan, std::vector<std::size_t>* moved);
+
+private:
+    std::optional<HostIndex> hottestOverThreshold() const;
+    std::optional<MoveChoice> bestMove(HostIndex source) const;
+    std::optional<std::pair<HostIndex, double>> bestTarget(const RangeState& range,
+                                                           HostIndex source) const;
+    std::vector<HostIndex> targetCandidates(HostIndex source) const;
+    std::optional<std::string> antiThrashVeto(const MoveChoice& choice) const;
+    MoveInstruction describe(const MoveChoice& choice) const;
+    void apply(const MoveChoice& choice);
+    void rankHosts();
+
+    PlanningState& m_state;
+    const PlanningInput& m_input;
+    const MigratorOptions& m_options;
+    std::vector<std::vector<std::size_t>> m_rangesOf; // range indices per owner
+    std::vector<HostIndex> m_byPeak;                  // hosts, least loaded first
+    mutable std::unordered_map<HostIndex, std::vector<HostIndex>> m_byLatency;
+    std::vector<bool> m_exhausted;
+    std::unordered_set<ShardId> m_excluded;
+};
+
+void MovePlanner::rankHosts() {
+    m_byPeak.resize(m_state.hostCount());
+    for (HostIndex host = 0; host < m_byPeak.size(); ++host)
+        m_byPeak[host] = host;
+    std::stable_sort(m_byPeak.begin(), m_byPeak.end(), [this](HostIndex a, HostIndex b) {
+        return m_state.hostPeak(a) < m_state.hostPeak(b);
+    });
+}
+
+std::optional<HostIndex> MovePlanner::hottestOverThreshold() const {
+    std::optional<HostIndex> hottest;
+    for (HostIndex host = 0; host < m_state.hostCount(); ++host) {
+        if (m_exhausted[host] || m_state.hostPeak(host) <= m_options.overload_threshold)
+            continue;
+        if (!hottest || m_state.hostPeak(host) > m_state.hostPeak(*hottest))
+            hottest = host;
+    }
+    return hottest;
+}
+
+std::vector<HostIndex> MovePlanner::targetCandidates(HostIndex source) const {
+    if (m_state.hostCount() <= kExhaustiveTargetSearchHosts)
+        return m_byPeak;
+    std::vector<HostIndex> candidates(
+        m_byPeak.begin(), m_byPeak.begin() + static_cast<std::ptrdiff_t>(
+                                                 std::min(kTargetShortlist, m_byPeak.size())));
+    if (m_state.latencyMs(source, source) == 0.0 && m_input.cluster.latency.size() != 0) {
+        auto [entry, inserted] = m_byLatency.try_emplace(source);
+        if (inserted) {
+            entry->second = m_byPeak;
+            std::stable_sort(entry->second.begin(), entry->second.end(),
+                             [this, source](HostIndex a, HostIndex b) {
+                                 return m_state.latencyMs(source, a) < m_state.latencyMs(source, b);
+                             });
+        }
+        // The nearest hosts that are not already loaded past the target.
+        std::size_t added = 0;
+        for (const HostIndex host : entry->second) {
+            if (added == kTargetShortlist)
+                break;
+            if (m_state.hostPeak(host) < m_options.target_utilization) {
+                candidates.push_back(host);
+                ++added;
+            }
+        }
+    }
+    return candidates;
+}
+
+std::optional<std::pair<HostIndex, double>> MovePlanner::bestTarget(const RangeState& range,
+                                                                    HostIndex source) const {
+    const auto series = m_state.series(range);
+    std::optional<std::pair<HostIndex, double>> best;
+    double bestCost = std::numeric_limits<double>::infinity();
+    auto consider = [&](HostIndex host) {
+        if (host == source ||
+            std::find(range.replicas.begin(), range.replicas.end(), host) != range.replicas.end())
+            return;
+        const std::optional<double> peak =
+            peakIfFits(m_state.hostSeries(host), series, m_state.capacity(host), m_options.weights,
+                       m_options.target_utilization);
+        if (!peak)
+            return;
+        const double cost = *peak + m_options.latency_weight * m_state.latencyMs(source, host);
+        if (cost < bestCost) {
+            bestCost = cost;
+            best = std::pair{host, *peak};
+        }
+    };
+    for (const HostIndex host : targetCandidates(source))
+        consider(host);
+    if (!best && m_state.hostCount() > kExhaustiveTargetSearchHosts) {
+        // The shortlist was full; the first host that fits in load order is the best left.
+        for (const HostIndex host : m_byPeak) {
+            consider(host);
+            if (best)
+                break;
+        }
+    }
+    return best;
+}
+
+std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
+    struct Candidate {
+        std::size_t range;
+        double after;
+        bool sufficient;
+        double rank; // bytes for sufficient ones (lower first), −gain per byte otherwise
+    };
+    // Among equally cheap sufficient moves, the larger gain leaves more headroom, so the host is
+    // less likely to need another move next round.
+    const double before = m_state.hostPeak(source);
+    std::vector<Candidate> candidates;
+    for (const std::size_t index : m_rangesOf[source]) {
+        const RangeState& range = m_state.range(index);
+        if (range.in_flight || range.peak.score <= 0.0 || m_excluded.contains(range.id))
+            continue;
+        const double after = peakOfDifference(m_state.hostSeries(source), m_state.series(range),
+                                              m_state.capacity(source), m_options.weights);
+        const double gain = before - after;
+        if (gain < m_options.min_gain)
+            continue;
+        const bool sufficient = after <= m_options.overload_threshold;
+        const double rank = sufficient ? range.bytes : -gain / (range.bytes + kBytesFloor);
+        candidates.push_back({index, after, sufficient, rank});
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+        if (a.sufficient != b.sufficient)
+            return a.sufficient;
+        if (a.rank != b.rank)
+            return a.rank < b.rank;
+        if (a.after != b.after)
+            return a.after < b.after;
+        return a.range < b.range;
+    });
+    const std::size_t searched = std::min(candidates.size(), kCandidatesWithTargetSearch);
+    for (std::size_t i = 0; i < searched; ++i) {
+        const RangeState& range = m_state.range(candidates[i].range);
+        if (const auto target = bestTarget(range, source))
+            return MoveChoice{candidates[i].range, target->first, before, candidates[i].after,
+                              target->second};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> MovePlanner::antiThrashVeto(const MoveChoice& choice) const {
+    const RangeState& range = m_state.range(choice.range);
+    const TimeMs now = m_input.now;
+    if (const std::optional<TimeMs> moved = m_input.history.lastMoveOverlapping(range.range);
+        moved && *moved > now - m_options.cooldown_ms) {
+        return "cooldown: an overlapping range moved " +
+               std::to_string((now - *moved) / kMsPerMinute) + " min ago (cooldown " +
+               std::to_string(m_options.cooldown_ms / kMsPerMinute) + " min)";
+    }
+    const HostId& from = m_state.hostId(range.owner);
+    const HostId& to = m_state.hostId(choice.to);
+    if (const MoveRecord* undone =
+            m_input.history.undoneBy(range.range, from, to, now, m_options.undo_window_ms)) {
+        const auto source = m_state.hostSeries(range.owner);
+        const bool overloadedNow =
+            weightedUtilization(source[0], m_state.capacity(range.owner), m_options.weights) > 1.0;
+        if (!overloadedNow)
+            return "would undo the move of " + shortRange(undone->range) + " from " + to + " to " +
+                   from + " at " + clockTime(undone->started_ms);
+    }
+    return std::nullopt;
+}
+
+MoveInstruction MovePlanner::describe(const MoveChoice& choice) const {
+    const RangeState& range = m_state.range(choice.range);
+    const HostIndex source = range.owner;
+    const auto sourceSeries = m_state.hostSeries(source);
+    const std::size_t hotStep =
+        std::min(firstStepAbove(sourceSeries, m_state.capacity(source), m_options.weights,
+                                m_options.overload_threshold),
+                 m_state.steps() - 1);
+    const Resource bottleneck =
+        bottleneckResource(sourceSeries[hotStep], m_state.capacity(source), m_options.weights);
+
+    MoveInstruction move;
+    move.shard = range.id;
+    move.range = range.range;
+    move.from = m_state.hostId(source);
+    move.to = m_state.hostId(choice.to);
+    move.bytes = range.bytes;
+    move.batches = batchRanges(m_input.cells, range.first, range.end,
+                               m_input.projection.allDataBytes(), m_options.batch_bytes);
+    move.duration_ms =
+        static_cast<TimeMs>(std::ceil(range.bytes / m_options.migration_bytes_per_s * 1000.0));
+    move.hot_at = m_input.now + static_cast<TimeMs>(hotStep) * m_input.projection.stepMs();
+    move.start_by = move.hot_at - move.duration_ms - m_options.safety_ms;
+    move.source_peak_before = choice.source_before;
+    move.source_peak_after = choice.source_after;
+    move.target_peak_after = choice.target_after;
+    move.expected_gain = choice.source_before - choice.source_after;
+    const double shareOfSource = range.peak.score;
+    move.reason = move.from + " projected at " + percent(choice.source_before) + " of capacity (" +
+                  std::string(resourceName(bottleneck)) + ") at " + clockTime(move.hot_at) +
+                  "; move " + shortRange(range.range) + " (" + percent(shareOfSource) + " of " +
+                  move.from + ") to " + move.to + " (projected " + percent(choice.target_after) +
+                  " after)";
+    return move;
+}
+
+void MovePlanner::apply(const MoveChoice& choice) {
+    const HostIndex from = m_state.range(choice.range).owner;
+    std::erase(m_rangesOf[from], choice.range);
+    m_rangesOf[choice.to].push_back(choice.range);
+    m_state.move(choice.range, choice.to);
+    m_excluded.insert(m_state.range(choice.range).id); // one move per shard and round
+    rankHosts();
+}
+
+void MovePlanner::run(bool enforce, MigrationPlan* plan, std::vector<std::size_t>* moved) {
+    std::size_t slots = std::numeric_limits<std::size_t>::max();
+    double bytesLeft = std::numeric_limits<double>::infinity();
+    if (enforce) {
+        const std::size_t running = m_input.in_flight.size();
+        slots =
+            m_options.max_concurrent_moves > running ? m_options.max_concurrent_moves - running : 0;
+        if (m_options.max_bytes_per_hour > 0.0)
+            bytesLeft = m_options.max_bytes_per_hour -
+                        m_input.history.bytesStartedSince(m_input.now - kMsPerHour);
+    }
+    // Every iteration moves a shard (at most once per round), excludes one, or retires a host.
+    const std::size_t maxIterations = 2 * m_state.rangeCount() + m_state.hostCount() + 1;
+    for (std::size_t iteration = 0; iteration < maxIterations; ++iteration) {
+        const std::optional<HostIndex> source = hottestOverThreshold();
+        if (!source)
+            return;
+        const std::optional<MoveChoice> choice = bestMove(*source);
+        if (!choice) {
+            m_exhausted[*source] = true;
+            continue;
+        }
+        if (!enforce) {
+            moved->push_back(choice->range);
+            apply(*choice);
+            continue;
+        }
+        MoveInstruction move = describe(*choice);
+        if (std::optional<std::string> why = antiThrashVeto(*choice)) {
+            m_excluded.insert(move.shard);
+            plan->held.push_back({std::move(move), std::move(*why)});
+            continue;
+        }
+        const bool due = move.start_by <= m_input.now + m_input.round_ms;
+        if (due && (slots == 0 || move.bytes > bytesLeft)) {
+            std::string why = slots == 0
+                                  ? "budget: " + std::to_string(m_input.in_flight.size()) +
+                                        " moves in flight and " +
+                                        std::to_string(plan->moves.size()) + " planned (max " +
+                                        std::to_string(m_options.max_concurrent_moves) + ")"
+                                  : "budget: " + std::to_string(std::llround(move.bytes / 1e6)) +
+                                        " MB would exceed the bytes-per-hour budget";
+            plan->held.push_back({std::move(move), std::move(why)});
+            m_exhausted[*source] = true;
+            continue;
+        }
+        if (moved)
+            moved->push_back(choice->range);
+        apply(*choice);
+        if (due) {
+            --slots;
+            bytesLeft -= move.bytes;
+            plan->moves.push_back(std::move(move));
+        } else {
+            plan->deferred.push_back(std::move(move));
+        }
+    }
+}
+
+// The next-round check: plan again on the post-move state with cooldowns and budgets lifted;
+// moves whose shard that pass would move again are held.
+void holdMovesTheNextRoundWouldRedo(PlanningState& state, const PlanningInput& input,
+                                    const MigratorOptions& options, MigrationPlan& plan) {
+    if (plan.moves.empty() && plan.deferred.empty())
+        return;
+    MovePlanner nextRound(state, input, options);
+    std::vector<std::size_t> movedAgain;
+    nextRound.run(false, nullptr, &movedAgain);
+    std::unordered_set<ShardId> redone;
+    for (const std::size_t index : movedAgain)
+        redone.insert(state.range(index).id);
+    auto holdRedone = [&](std::vector<MoveInstruction>& moves) {
+        std::erase_if(moves, [&](MoveInstruction& move) {
+            if (!redone.contains(move.shard))
+                return false;
+            plan.held.push_back({std::move(move), "the next round would move it again"});
+            return true;
+        });
+    };
+    holdRedone(plan.moves);
+    holdRedone(plan.deferred);
+}
+
+} // namespace
+
+Status validate(const MigratorOptions& options) {
+    auto inRange = [](double value, double low, double high) {
+        return std::isfinite(value) && value > low && value <= high;
+    };
+    if (!inRange(options.overload_threshold, 0.0, 10.0))
+        return Error{"overload_threshold must be in (0, 10]"};
+    if (!inRange(options.target_utilization, 0.0, 1.0))
+        return Error{"target_utilization must be in (0, 1]"};
+    if (options.target_utilization > options.overload_threshold)
+        return Error{"target_utilization must not exceed overload_threshold"};
+    if (!inRange(options.split_above, 0.0, 10.0))
+        return Error{"split_above must be in (0, 10]"};
+    if (!std::isfinite(options.merge_below) || options.merge_below < 0.0 ||
+        options.merge_below >= options.split_above)
+        return Error{"merge_below must be in [0, split_above)"};
+    if (!std::isfinite(options.min_gain) || options.min_gain <= 0.0)
+        return Error{"min_gain must be > 0"};
+    if (!std::isfinite(options.min_shard_bytes) || options.min_shard_bytes < 0.0)
+        return Error{"min_shard_bytes must be >= 0"};
+    if (options.cooldown_ms < 0 || options.undo_window_ms < 0 || options.safety_ms < 0)
+        return Error{"cooldown_ms, undo_window_ms and safety_ms must be >= 0"};
+    if (!std::isfinite(options.max_bytes_per_hour) || options.max_bytes_per_hour < 0.0)
+        return Error{"max_bytes_per_hour must be >= 0 (0 = unbounded)"};
+    if (!inRange(options.migration_bytes_per_s, 0.0, 1e15))
+        return Error{"migration_bytes_per_s must be > 0"};
+    if (!inRange(options.batch_bytes, 0.0, 1e15))
+        return Error{"batch_bytes must be > 0"};
+    if (!std::isfinite(options.latency_weight) || options.latency_weight < 0.0)
+        return Error{"latency_weight must be >= 0"};
+    for (const Resource resource : kAllResources) {
+        const double weight = options.weights.weight[resource];
+        if (!std::isfinite(weight) || weight < 0.0)
+            return Error{"the weight of " + std::string(resourceName(resource)) + " must be >= 0"};
+    }
+    return {};
+}
+
+Result<MigrationPlan> planMigrations(const PlanningInput& input, const MigratorOptions& options) {
+    if (Status valid = validate(options); !valid)
+        return Error{valid.message()};
+    PlanningState state(input, options);
+    if (Status built = state.build(); !built)
+        return Error{built.message()};
+
+    MigrationPlan plan;
+    plan.now = input.now;
+    plan.table_epoch = input.table.epoch();
+    ShardId nextShardId = input.table.nextFreeShardId();
+    planSplits(state, input, options, nextShardId, plan);
+    planMerges(state, input, options, plan);
+    MovePlanner placement(state, input, options);
+    placement.run(true, &plan, nullptr);
+    if (options.check_next_round)
+        holdMovesTheNextRoundWouldRedo(state, input, options, plan);
+    return plan;
+}
+
+} // namespace rangepilot
