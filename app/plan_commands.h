@@ -23,8 +23,14 @@ inline constexpr int kExitUsage = 2;
 int runGenerate(const std::vector<std::string>& arguments);
 int runAnalyze(const std::vector<std::string>& arguments);
 int runForecast(const std::vector<std::string>& arguments);
+int runSimulate(const std::vector<std::string>& arguments);
+int runCompare(const std::vector<std::string>& arguments);
 
-// Options for reading a trace and building its load map, shared by analyze and forecast.
+// Options for reading a trace: our format or a foreign log's column mapping, strict mode.
+void addTraceReadOptions(CommandLine& commandLine);
+Result<TraceReadOptions> traceReadOptionsFrom(const CommandLine& commandLine);
+
+// The read options plus those for building a load map, shared by analyze and forecast.
 void addTraceOptions(CommandLine& commandLine);
 
 // What analyze and forecast read from their command line; errors are usage errors.

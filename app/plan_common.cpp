@@ -13,13 +13,17 @@ constexpr std::uint64_t kBadLinesShown = 20;
 
 } // namespace
 
-void addTraceOptions(CommandLine& commandLine) {
+void addTraceReadOptions(CommandLine& commandLine) {
     commandLine.addOption("--columns", "MAP",
                           "foreign log: 1-based field positions, e.g. ts=1,key=5,op=6");
     commandLine.addFlag("--no-header", "the first line is data (a header row is still detected)");
     commandLine.addOption("--time-unit", "UNIT", "numeric ts unit: s, ms (default), us, ns");
     commandLine.addOption("--delimiter", "CHAR", "field delimiter (default ','; 'tab' for \\t)");
     commandLine.addFlag("--strict", "stop at the first bad line with an error");
+}
+
+void addTraceOptions(CommandLine& commandLine) {
+    addTraceReadOptions(commandLine);
     commandLine.addOption("--cells", "N", "key cells of the load map (default 1024)");
     commandLine.addOption("--bucket", "DURATION", "time bucket width (default 5m)");
     commandLine.addOption("--seed", "N", "seed for the key sample (default 1)");
@@ -27,8 +31,6 @@ void addTraceOptions(CommandLine& commandLine) {
                           "threads that read and analyse a trace file (default 0 = one per core, "
                           "at most 8; 1 = one sequential pass)");
 }
-
-namespace {
 
 Result<TraceReadOptions> traceReadOptionsFrom(const CommandLine& commandLine) {
     TraceReadOptions options;
@@ -56,6 +58,8 @@ Result<TraceReadOptions> traceReadOptionsFrom(const CommandLine& commandLine) {
     }
     return options;
 }
+
+namespace {
 
 Result<AnalyzeOptions> analyzeOptionsFrom(const CommandLine& commandLine) {
     AnalyzeOptions options;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string>
@@ -46,6 +47,12 @@ std::string shortRange(const KeyRange& range) {
 
 std::string percent(double fraction) {
     return std::to_string(static_cast<long long>(std::llround(fraction * 100.0))) + "%";
+}
+
+std::string formatRatio(double ratio) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", ratio);
+    return text;
 }
 
 std::string clockTime(TimeMs time) {
@@ -437,6 +444,7 @@ public:
         , m_exhausted(state.hostCount(), false) {
         for (std::size_t i = 0; i < state.rangeCount(); ++i)
             m_rangesOf[state.range(i).owner].push_back(i);
+        setThresholds();
         rankHosts();
     }
 
@@ -455,6 +463,7 @@ private:
     MoveInstruction describe(const MoveChoice& choice) const;
     void apply(const MoveChoice& choice);
     void rankHosts();
+    void setThresholds();
 
     PlanningState& m_state;
     const PlanningInput& m_input;
@@ -464,7 +473,30 @@ private:
     mutable std::unordered_map<HostIndex, std::vector<HostIndex>> m_byLatency;
     std::vector<bool> m_exhausted;
     std::unordered_set<ShardId> m_excluded;
+    double m_meanPeak = 0.0; // peak score of the cluster's mean host series
+    double m_hotAbove = 0.0; // a host sheds above this score
+    double m_fillUpTo = 0.0; // a target takes load up to this score
 };
+
+void MovePlanner::setThresholds() {
+    // The mean host: the cluster's total series over the hosts, scored against the mean capacity.
+    const std::size_t hosts = m_state.hostCount();
+    std::vector<ResourceVector> total(m_state.steps());
+    ResourceVector capacity;
+    for (HostIndex host = 0; host < hosts; ++host) {
+        const auto series = m_state.hostSeries(host);
+        for (std::size_t step = 0; step < total.size(); ++step)
+            total[step] += series[step];
+        capacity += m_state.capacity(host);
+    }
+    m_meanPeak = peakScore(total, capacity, m_options.weights).score;
+    m_hotAbove = m_options.overload_threshold;
+    m_fillUpTo = m_options.target_utilization;
+    if (m_options.balance_band > 0.0) {
+        m_hotAbove = std::min(m_hotAbove, m_meanPeak * (1.0 + m_options.balance_band));
+        m_fillUpTo = std::min(m_fillUpTo, m_meanPeak * (1.0 + m_options.balance_band / 2.0));
+    }
+}
 
 void MovePlanner::rankHosts() {
     m_byPeak.resize(m_state.hostCount());
@@ -478,7 +510,7 @@ void MovePlanner::rankHosts() {
 std::optional<HostIndex> MovePlanner::hottestOverThreshold() const {
     std::optional<HostIndex> hottest;
     for (HostIndex host = 0; host < m_state.hostCount(); ++host) {
-        if (m_exhausted[host] || m_state.hostPeak(host) <= m_options.overload_threshold)
+        if (m_exhausted[host] || m_state.hostPeak(host) <= m_hotAbove)
             continue;
         if (!hottest || m_state.hostPeak(host) > m_state.hostPeak(*hottest))
             hottest = host;
@@ -506,7 +538,7 @@ std::vector<HostIndex> MovePlanner::targetCandidates(HostIndex source) const {
         for (const HostIndex host : entry->second) {
             if (added == kTargetShortlist)
                 break;
-            if (m_state.hostPeak(host) < m_options.target_utilization) {
+            if (m_state.hostPeak(host) < m_fillUpTo) {
                 candidates.push_back(host);
                 ++added;
             }
@@ -526,7 +558,7 @@ std::optional<std::pair<HostIndex, double>> MovePlanner::bestTarget(const RangeS
             return;
         const std::optional<double> peak =
             peakIfFits(m_state.hostSeries(host), series, m_state.capacity(host), m_options.weights,
-                       m_options.target_utilization);
+                       m_fillUpTo);
         if (!peak)
             return;
         const double cost = *peak + m_options.latency_weight * m_state.latencyMs(source, host);
@@ -568,7 +600,7 @@ std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
         const double gain = before - after;
         if (gain < m_options.min_gain)
             continue;
-        const bool sufficient = after <= m_options.overload_threshold;
+        const bool sufficient = after <= m_hotAbove;
         const double rank = sufficient ? range.bytes : -gain / (range.bytes + kBytesFloor);
         candidates.push_back({index, after, sufficient, rank});
     }
@@ -618,10 +650,9 @@ MoveInstruction MovePlanner::describe(const MoveChoice& choice) const {
     const RangeState& range = m_state.range(choice.range);
     const HostIndex source = range.owner;
     const auto sourceSeries = m_state.hostSeries(source);
-    const std::size_t hotStep =
-        std::min(firstStepAbove(sourceSeries, m_state.capacity(source), m_options.weights,
-                                m_options.overload_threshold),
-                 m_state.steps() - 1);
+    const std::size_t hotStep = std::min(
+        firstStepAbove(sourceSeries, m_state.capacity(source), m_options.weights, m_hotAbove),
+        m_state.steps() - 1);
     const Resource bottleneck =
         bottleneckResource(sourceSeries[hotStep], m_state.capacity(source), m_options.weights);
 
@@ -642,11 +673,16 @@ MoveInstruction MovePlanner::describe(const MoveChoice& choice) const {
     move.target_peak_after = choice.target_after;
     move.expected_gain = choice.source_before - choice.source_after;
     const double shareOfSource = range.peak.score;
+    const bool overThreshold = choice.source_before > m_options.overload_threshold;
+    const std::string relativeToMean =
+        overThreshold || m_meanPeak <= 0.0
+            ? std::string()
+            : ", " + formatRatio(choice.source_before / m_meanPeak) + "× the cluster mean,";
     move.reason = move.from + " projected at " + percent(choice.source_before) + " of capacity (" +
-                  std::string(resourceName(bottleneck)) + ") at " + clockTime(move.hot_at) +
-                  "; move " + shortRange(range.range) + " (" + percent(shareOfSource) + " of " +
-                  move.from + ") to " + move.to + " (projected " + percent(choice.target_after) +
-                  " after)";
+                  std::string(resourceName(bottleneck)) + ")" + relativeToMean + " at " +
+                  clockTime(move.hot_at) + "; move " + shortRange(range.range) + " (" +
+                  percent(shareOfSource) + " of " + move.from + ") to " + move.to + " (projected " +
+                  percent(choice.target_after) + " after)";
     return move;
 }
 
@@ -759,6 +795,8 @@ Status validate(const MigratorOptions& options) {
     if (!std::isfinite(options.merge_below) || options.merge_below < 0.0 ||
         options.merge_below >= options.split_above)
         return Error{"merge_below must be in [0, split_above)"};
+    if (!std::isfinite(options.balance_band) || options.balance_band < 0.0)
+        return Error{"balance_band must be >= 0 (0 = off)"};
     if (!std::isfinite(options.min_gain) || options.min_gain <= 0.0)
         return Error{"min_gain must be > 0"};
     if (!std::isfinite(options.min_shard_bytes) || options.min_shard_bytes < 0.0)

@@ -13,13 +13,14 @@
 //     at least min_gain and the shard bounds hold. Then adjacent shards with the same hosts merge
 //     while their joint peak stays under merge_below, unless either was re-cut or moved within the
 //     cooldown. The gap between split_above and merge_below is the hysteresis.
-//  3. Placement. While a host's projected peak score exceeds overload_threshold, move one of its
-//     shards: one whose move alone brings the host under the threshold with the fewest bytes, or
-//     else the best peak reduction per byte. The target is a host that does not serve the shard
-//     yet (replicas stay distinct) and whose projected series plus the shard's stays, at every
-//     step, under target_utilization on the weighted score and under 1.0 on every resource (so
-//     no move puts a host over projected capacity); among those, the one with the lowest
-//     projected peak after the move plus latency_weight × the source→target latency in ms.
+//  3. Placement. While a host's projected peak score exceeds overload_threshold (or the mean
+//     host's peak by more than balance_band), move one of its shards: one whose move alone
+//     brings the host under the threshold with the fewest bytes, or else the best peak reduction
+//     per byte. The target is a host that does not serve the shard yet (replicas stay distinct)
+//     and whose projected series plus the shard's stays, at every step, under
+//     target_utilization (and mean × (1 + band / 2)) on the weighted score and under 1.0 on every
+//     resource (so no move puts a host over projected capacity); among those, the one with the
+//     lowest projected peak after the move plus latency_weight × the source→target latency.
 //  4. Timing. hot_at is the first step at which the source crosses overload_threshold; start_by
 //     = hot_at − copy duration − safety. Moves that can start later than the next round are
 //     deferred: planned (they count in this round's state) but re-planned next round on fresher
@@ -57,11 +58,16 @@ struct MigratorOptions {
     ScoreWeights weights;
     double overload_threshold = 0.85; // a host projected above this score sheds load
     double target_utilization = 0.80; // a move fills its target at most to this score
-    double split_above = 0.20;        // shards projected above this share of their owner split
-    double merge_below = 0.05;        // same-host neighbours merge under this joint peak
-    double min_gain = 0.02;           // the smallest peak reduction a split or move must buy
-    std::size_t max_shards = 0;       // 0: unbounded
-    double min_shard_bytes = 0.0;     // each half of a split holds at least this
+    // Balance as well: a host projected above the mean host's peak × (1 + band) also sheds, and
+    // targets fill only to mean × (1 + band / 2). Hosts then meet a hot spot with headroom
+    // instead of at the threshold, and where nothing can be predicted the planner still evens
+    // out load that is already there (as the reactive balancers do, without waiting). 0 = off.
+    double balance_band = 0.25;
+    double split_above = 0.20;    // shards projected above this share of their owner split
+    double merge_below = 0.05;    // same-host neighbours merge under this joint peak
+    double min_gain = 0.02;       // the smallest peak reduction a split or move must buy
+    std::size_t max_shards = 0;   // 0: unbounded
+    double min_shard_bytes = 0.0; // each half of a split holds at least this
     std::size_t max_splits_per_round = 32;
     std::size_t max_merges_per_round = 32;
     TimeMs cooldown_ms = 30 * kMsPerMinute;

@@ -127,9 +127,10 @@ struct Fixture {
     }
 };
 
+// Absolute thresholds only; balanceBandEvensOutLoad() covers the band.
 MigratorOptions quietOptions() {
     MigratorOptions options;
-    options.check_next_round = true;
+    options.balance_band = 0.0;
     return options;
 }
 
@@ -144,6 +145,7 @@ private Q_SLOTS:
     void coldNeighboursOnOneHostMerge();
     void mergeRespectsHostsCooldownAndThreshold();
     void overloadedHostShedsToTheLeastLoaded();
+    void balanceBandEvensOutLoad();
     void neverPutsATargetOverCapacity();
     void prefersLowLatencyTargets();
     void replicasStayOnDistinctHosts();
@@ -289,6 +291,34 @@ void TestMigrator::overloadedHostShedsToTheLeastLoaded() {
              move.reason.c_str());
     QVERIFY2(move.reason.find("to host-3 (projected 55% after)") != std::string::npos,
              move.reason.c_str());
+}
+
+void TestMigrator::balanceBandEvensOutLoad() {
+    // No host is near the overload threshold, but host-1 carries 1.5x the mean (60% vs 40%).
+    Fixture fixture(12, 1, 3);
+    for (std::size_t shard = 0; shard < 4; ++shard)
+        fixture.addShard(shard, shard + 1, 0);
+    fixture.addShard(4, 8, 1);
+    fixture.addShard(8, 12, 2);
+    for (std::size_t cell = 0; cell < 4; ++cell)
+        fixture.setOps(cell, 15.0);
+    for (std::size_t cell = 4; cell < 12; ++cell)
+        fixture.setOps(cell, 7.5);
+    MigratorOptions options = quietOptions();
+    QVERIFY(fixture.plan(options).moves.empty()); // band off: 60% is fine
+    options.balance_band = 0.25;                  // shed above 50%, fill targets up to 45%
+    const MigrationPlan plan = fixture.plan(options);
+    QCOMPARE(plan.moves.size(), std::size_t(1));
+    const MoveInstruction& move = plan.moves.front();
+    QCOMPARE(move.from, HostId("host-1"));
+    QCOMPARE(move.source_peak_after, 0.45);
+    QCOMPARE(move.target_peak_after, 0.45);
+    QVERIFY2(move.reason.find("host-1 projected at 60% of capacity (ops), 1.5× the cluster mean, "
+                              "at 19:00 UTC") == 0,
+             move.reason.c_str());
+    // A band so wide that 60% is within it: nothing.
+    options.balance_band = 0.6;
+    QVERIFY(fixture.plan(options).moves.empty());
 }
 
 void TestMigrator::neverPutsATargetOverCapacity() {
@@ -670,6 +700,8 @@ void TestMigrator::invalidOptionsAreNamed() {
         options.merge_below = 0.3;
     else if (field == QLatin1String("min_gain"))
         options.min_gain = 0.0;
+    else if (field == QLatin1String("balance_band"))
+        options.balance_band = -0.1;
     else
         options.weights.weight[Resource::NetworkBytes] = -1.0;
     const Status status = validate(options);

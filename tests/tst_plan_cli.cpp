@@ -56,6 +56,9 @@ private Q_SLOTS:
     void badLinesNameFileAndLine();
     void strictModeStopsAtFirstBadLine();
     void foreignLogWithColumnMapping();
+    void compareJsonContract();
+    void simulateOnePolicyWithOverrides();
+    void simulateForeignLogAndTimeline();
     void helpAndUsageErrors_data();
     void helpAndUsageErrors();
 
@@ -203,13 +206,104 @@ void TestPlanCli::foreignLogWithColumnMapping() {
     QCOMPARE(json.value(QStringLiteral("end_ms")).toInteger(), 1731689872000LL);
 }
 
+void TestPlanCli::compareJsonContract() {
+    const Run run = runPlan({QStringLiteral("compare"), m_trace, QStringLiteral("--hosts"),
+                             QStringLiteral("4"), QStringLiteral("--json")});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject json = parseObject(run);
+    QCOMPARE(json.value(QStringLiteral("hosts")).toInt(), 4);
+    QVERIFY(json.value(QStringLiteral("capacity_ops")).toDouble() > 0.0);
+    QCOMPARE(json.value(QStringLiteral("events")).toInteger(), m_generatedEvents);
+    const QJsonArray policies = json.value(QStringLiteral("policies")).toArray();
+    const QStringList names{QStringLiteral("static"), QStringLiteral("reactive"),
+                            QStringLiteral("predictive"), QStringLiteral("oracle")};
+    QCOMPARE(policies.size(), names.size());
+    for (qsizetype i = 0; i < policies.size(); ++i) {
+        const QJsonObject policy = policies[i].toObject();
+        QCOMPARE(policy.value(QStringLiteral("name")).toString(), names[i]);
+        for (const char* field :
+             {"overload_s", "overload_host_s", "sla_violation_minutes", "imbalance_p50",
+              "imbalance_p99", "bytes_moved", "moves", "thrash_moves", "planner_ms_p99"}) {
+            QVERIFY2(policy.value(QLatin1String(field)).isDouble(), field);
+            QVERIFY2(policy.value(QLatin1String(field)).toDouble() >= 0.0, field);
+        }
+        // Balance is max / mean: never below 1, and p99 at least p50.
+        QVERIFY(policy.value(QStringLiteral("imbalance_p50")).toDouble() >= 1.0);
+        QVERIFY(policy.value(QStringLiteral("imbalance_p99")).toDouble() >=
+                policy.value(QStringLiteral("imbalance_p50")).toDouble());
+        QCOMPARE(policy.value(QStringLiteral("upper_bound")).toBool(), names[i] == names[3]);
+    }
+    const QJsonObject staticPolicy = policies[0].toObject();
+    QCOMPARE(staticPolicy.value(QStringLiteral("moves")).toInt(), 0);
+    QCOMPARE(staticPolicy.value(QStringLiteral("bytes_moved")).toDouble(), 0.0);
+
+    // Without --json: an aligned table with the oracle labeled as a bound.
+    const Run table =
+        runPlan({QStringLiteral("compare"), m_trace, QStringLiteral("--hosts"), QStringLiteral("4"),
+                 QStringLiteral("--policies"), QStringLiteral("static,oracle")});
+    QCOMPARE(table.exitCode, 0);
+    const QString text = QString::fromUtf8(table.out);
+    QVERIFY2(text.contains(QStringLiteral("overload_s")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("oracle*")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("an upper bound")), qPrintable(text));
+}
+
+void TestPlanCli::simulateOnePolicyWithOverrides() {
+    const Run run = runPlan({QStringLiteral("simulate"), m_trace, QStringLiteral("--policy"),
+                             QStringLiteral("reactive"), QStringLiteral("--hosts"),
+                             QStringLiteral("3"), QStringLiteral("--capacity-ops"),
+                             QStringLiteral("0.5"), QStringLiteral("--migration-mbps"),
+                             QStringLiteral("10"), QStringLiteral("--json")});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject json = parseObject(run);
+    QCOMPARE(json.value(QStringLiteral("hosts")).toInt(), 3);
+    QCOMPARE(json.value(QStringLiteral("capacity_ops")).toDouble(), 0.5);
+    const QJsonArray policies = json.value(QStringLiteral("policies")).toArray();
+    QCOMPARE(policies.size(), 1);
+    QCOMPARE(policies[0].toObject().value(QStringLiteral("name")).toString(),
+             QStringLiteral("reactive"));
+    // 3 hosts at 0.5 ops/s against a trace of 3 ops/s on average: overloaded most of the time.
+    QVERIFY(policies[0].toObject().value(QStringLiteral("overload_s")).toDouble() > 0.0);
+}
+
+void TestPlanCli::simulateForeignLogAndTimeline() {
+    const QString path = m_dir.filePath(QStringLiteral("foreign-sim.log"));
+    QByteArray log;
+    for (int second = 0; second < 1800; ++second) {
+        for (int event = 0; event < 4; ++event) {
+            log += QByteArray::number(1731600000 + second) + "|GET|user" +
+                   QByteArray::number((second * 7 + event * 13) % 500) + "\n";
+        }
+    }
+    writeFile(path, log);
+    const QString timeline = m_dir.filePath(QStringLiteral("timeline.csv"));
+    const Run run = runPlan(
+        {QStringLiteral("simulate"), path, QStringLiteral("--policy"), QStringLiteral("predictive"),
+         QStringLiteral("--hosts"), QStringLiteral("2"), QStringLiteral("--columns"),
+         QStringLiteral("ts=1,op=2,key=3"), QStringLiteral("--no-header"),
+         QStringLiteral("--time-unit"), QStringLiteral("s"), QStringLiteral("--delimiter"),
+         QStringLiteral("|"), QStringLiteral("--timeline"), timeline, QStringLiteral("--json")});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject json = parseObject(run);
+    QCOMPARE(json.value(QStringLiteral("events")).toInt(), 7200);
+    QCOMPARE(json.value(QStringLiteral("start_ms")).toInteger(), 1731600000000LL);
+    QFile file(timeline);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    QVERIFY(lines.front().startsWith("record,ts,policy,host,ops_per_s,utilization"));
+    int loadRows = 0;
+    for (const QByteArray& line : lines)
+        loadRows += line.startsWith("load,") ? 1 : 0;
+    QCOMPARE(loadRows, 2 * 30); // two hosts, thirty minutes
+}
+
 void TestPlanCli::helpAndUsageErrors_data() {
     QTest::addColumn<QStringList>("arguments");
     QTest::addColumn<int>("exitCode");
     QTest::addColumn<QString>("message");
     QTest::newRow("help") << QStringList{QStringLiteral("--help")} << 0
                           << QStringLiteral("Commands");
-    for (const char* command : {"generate", "analyze", "forecast"}) {
+    for (const char* command : {"generate", "analyze", "forecast", "simulate", "compare"}) {
         QTest::addRow("%s --help", command)
             << QStringList{QLatin1String(command), QStringLiteral("--help")} << 0
             << QStringLiteral("Usage: rangepilot-plan ") + QLatin1String(command);
@@ -233,6 +327,16 @@ void TestPlanCli::helpAndUsageErrors_data() {
     QTest::newRow("bad model") << QStringList{QStringLiteral("forecast"), QStringLiteral("x.csv"),
                                               QStringLiteral("--model"), QStringLiteral("arima")}
                                << 2 << QStringLiteral("--model: 'arima'");
+    QTest::newRow("unknown policy")
+        << QStringList{QStringLiteral("simulate"), QStringLiteral("x.csv"),
+                       QStringLiteral("--policy"), QStringLiteral("psychic")}
+        << 2 << QStringLiteral("unknown policy 'psychic' (static, reactive, predictive, oracle)");
+    QTest::newRow("simulate from stdin")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("-")} << 2
+        << QStringLiteral("TRACE must be a file, not '-'");
+    QTest::newRow("simulate missing file")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("/nonexistent/t.csv")} << 1
+        << QStringLiteral("/nonexistent/t.csv");
 }
 
 void TestPlanCli::helpAndUsageErrors() {

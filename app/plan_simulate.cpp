@@ -1,0 +1,287 @@
+// rangepilot-plan simulate / compare: replay a trace against a modeled cluster under balancing
+// policies and report overload, latency, balance and what the moves cost.
+
+#include "json_writer.h"
+#include "plan_commands.h"
+#include "policy_catalog.h"
+#include "timestamp.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+namespace rangepilot {
+
+namespace {
+
+constexpr double kBytesPerMegabyte = 1e6;
+
+void addSimulationOptions(CommandLine& commandLine) {
+    addTraceReadOptions(commandLine);
+    commandLine.addOption("--hosts", "H", "hosts in the modeled cluster (default 8)");
+    commandLine.addOption("--capacity-ops", "N",
+                          "ops/s each host serves (default: the trace's peak total ops/s over "
+                          "1-minute windows / H / 0.75)");
+    commandLine.addOption("--migration-mbps", "N", "copy bandwidth per move in MB/s (default 50)");
+    commandLine.addOption("--bytes-per-key", "N",
+                          "data size of a key when the trace has no bytes column (default 1024)");
+    commandLine.addOption("--cells", "N", "key cells, the planner's resolution (default 1024)");
+    commandLine.addOption("--shards-per-host", "N", "initial shards per host (default 8)");
+    commandLine.addOption("--warmup", "DURATION",
+                          "trace prefix the initial layout is built from; no policy acts before "
+                          "its end (default 10m)");
+    commandLine.addOption("--round", "DURATION", "planning round (default 1m)");
+    commandLine.addOption("--sla-ms", "MS", "modeled p99 latency threshold (default 10)");
+    commandLine.addOption("--seed", "N", "seed for the layout's key sample (default 1)");
+    commandLine.addOption("--timeline", "FILE.csv",
+                          "write per-minute load per host and every decision, for plots");
+    commandLine.addFlag("--json", "print one JSON object on stdout");
+}
+
+struct SimulationRequest {
+    std::string trace;
+    TraceReadOptions read;
+    SimulationOptions simulation;
+    std::optional<std::string> timeline;
+    bool json = false;
+};
+
+Result<SimulationRequest> simulationRequestFrom(const CommandLine& commandLine) {
+    if (commandLine.positionals().size() != 1)
+        return Error{"expects exactly one TRACE file; see --help"};
+    SimulationRequest request;
+    request.trace = commandLine.positionals().front();
+    if (request.trace == "-")
+        return Error{"TRACE must be a file, not '-': the simulator reads it more than once"};
+    auto read = traceReadOptionsFrom(commandLine);
+    if (!read)
+        return read.error();
+    request.read = read.value();
+    SimulationOptions& options = request.simulation;
+    const auto hosts = commandLine.integer("--hosts", 8, 1, 100'000);
+    const auto capacity = commandLine.number("--capacity-ops", 0.0, 0.0, 1e15);
+    const auto mbps = commandLine.number("--migration-mbps", 50.0, 1e-6, 1e9);
+    const auto bytesPerKey = commandLine.number("--bytes-per-key", 1024.0, 1.0, 1e12);
+    const auto cells = commandLine.integer("--cells", 1024, 1, 1 << 20);
+    const auto shardsPerHost = commandLine.integer("--shards-per-host", 8, 1, 100'000);
+    const auto warmup = commandLine.duration("--warmup", 10 * kMsPerMinute, 0, 30 * kMsPerDay);
+    const auto round = commandLine.duration("--round", kMsPerMinute, kMsPerSecond, kMsPerDay);
+    const auto sla = commandLine.number("--sla-ms", 10.0, 1e-6, 1e9);
+    const auto seed = commandLine.integer("--seed", 1, 0, INT64_MAX);
+    if (!hosts)
+        return hosts.error();
+    if (!capacity)
+        return capacity.error();
+    if (!mbps)
+        return mbps.error();
+    if (!bytesPerKey)
+        return bytesPerKey.error();
+    if (!cells)
+        return cells.error();
+    if (!shardsPerHost)
+        return shardsPerHost.error();
+    if (!warmup)
+        return warmup.error();
+    if (!round)
+        return round.error();
+    if (!sla)
+        return sla.error();
+    if (!seed)
+        return seed.error();
+    options.hosts = static_cast<std::size_t>(hosts.value());
+    options.capacity_ops = capacity.value();
+    options.migration_bytes_per_s = mbps.value() * kBytesPerMegabyte;
+    options.bytes_per_key = bytesPerKey.value();
+    options.cells = static_cast<std::size_t>(cells.value());
+    options.shards_per_host = static_cast<std::size_t>(shardsPerHost.value());
+    options.warmup_ms = warmup.value();
+    options.round_ms = round.value();
+    options.sla_p99_ms = sla.value();
+    options.seed = static_cast<std::uint64_t>(seed.value());
+    if (Status valid = validate(options); !valid)
+        return Error{valid.message()};
+    request.timeline = commandLine.value("--timeline");
+    request.json = commandLine.has("--json");
+    return request;
+}
+
+Result<std::vector<PolicySpec>> specsFor(const std::vector<std::string>& names,
+                                         const SimulationOptions& simulation) {
+    PolicyTuning tuning;
+    // The projection step must be a whole number of rounds: the nearest to 5 minutes.
+    const TimeMs rounds = std::max<TimeMs>(1, tuning.forecast.step_ms / simulation.round_ms);
+    tuning.forecast.round_ms = simulation.round_ms;
+    tuning.forecast.step_ms = rounds * simulation.round_ms;
+    std::vector<PolicySpec> specs;
+    for (const std::string& name : names) {
+        Result<PolicySpec> spec = policySpec(name, tuning);
+        if (!spec)
+            return spec.error();
+        specs.push_back(std::move(spec).value());
+    }
+    return specs;
+}
+
+// ---- Output ----
+
+void writePolicyJson(JsonWriter& json, const PolicyMetrics& metrics) {
+    json.beginObject()
+        .field("name", metrics.name)
+        .field("overload_s", metrics.overload_s)
+        .field("overload_host_s", metrics.overload_host_s)
+        .field("sla_violation_minutes", metrics.sla_violation_minutes)
+        .field("imbalance_p50", metrics.imbalance_p50)
+        .field("imbalance_p99", metrics.imbalance_p99)
+        .field("bytes_moved", metrics.bytes_moved)
+        .field("moves", metrics.moves)
+        .field("thrash_moves", metrics.thrash_moves)
+        .field("planner_ms_p99", metrics.planner_ms_p99)
+        .field("upper_bound", isUpperBound(metrics.name))
+        .field("splits", metrics.splits)
+        .field("merges", metrics.merges)
+        .field("final_shards", static_cast<std::uint64_t>(metrics.final_shards))
+        .field("rejected_instructions", metrics.rejected_instructions)
+        .endObject();
+}
+
+std::string resultJson(const std::string& trace, const SimulationResult& result) {
+    JsonWriter json;
+    json.beginObject()
+        .field("trace", trace)
+        .field("hosts", static_cast<std::uint64_t>(result.hosts))
+        .field("capacity_ops", result.capacity_ops)
+        .field("events", result.events)
+        .field("late_events", result.late_events)
+        .field("bad_lines", result.bad_lines)
+        .field("start_ms", result.start_ms)
+        .field("end_ms", result.end_ms);
+    json.key("policies").beginArray();
+    for (const PolicyMetrics& metrics : result.policies)
+        writePolicyJson(json, metrics);
+    json.endArray().endObject();
+    return json.text();
+}
+
+std::string megabytes(double bytes) {
+    return withThousandsSeparators(static_cast<std::uint64_t>(std::llround(bytes / 1e6))) + " MB";
+}
+
+void printTable(std::ostream& out, const std::string& trace, const SimulationResult& result) {
+    const double days = static_cast<double>(result.end_ms - result.start_ms) / kMsPerDay;
+    out << "Trace     " << trace << ": " << withThousandsSeparators(result.events) << " events, "
+        << formatIso8601(result.start_ms) << " + " << formatFixed(days, 2) << " days";
+    if (result.bad_lines > 0)
+        out << " (" << withThousandsSeparators(result.bad_lines) << " bad lines skipped)";
+    out << "\nCluster   " << result.hosts << " hosts at "
+        << withThousandsSeparators(static_cast<std::uint64_t>(std::llround(result.capacity_ops)))
+        << " ops/s each\n\n";
+    char line[256];
+    std::snprintf(line, sizeof line, "%-12s %11s %13s %9s %8s %8s %14s %6s %7s %11s\n", "policy",
+                  "overload_s", "overload_host", "sla_min", "imb_p50", "imb_p99", "bytes_moved",
+                  "moves", "thrash", "plan_ms_p99");
+    out << line;
+    bool anyBound = false;
+    for (const PolicyMetrics& metrics : result.policies) {
+        const bool bound = isUpperBound(metrics.name);
+        anyBound = anyBound || bound;
+        std::snprintf(
+            line, sizeof line, "%-12s %11s %13s %9s %8s %8s %14s %6s %7s %11s\n",
+            (metrics.name + (bound ? "*" : "")).c_str(),
+            withThousandsSeparators(static_cast<std::uint64_t>(std::llround(metrics.overload_s)))
+                .c_str(),
+            withThousandsSeparators(
+                static_cast<std::uint64_t>(std::llround(metrics.overload_host_s)))
+                .c_str(),
+            formatFixed(metrics.sla_violation_minutes, 0).c_str(),
+            formatFixed(metrics.imbalance_p50, 2).c_str(),
+            formatFixed(metrics.imbalance_p99, 2).c_str(), megabytes(metrics.bytes_moved).c_str(),
+            withThousandsSeparators(metrics.moves).c_str(),
+            withThousandsSeparators(metrics.thrash_moves).c_str(),
+            formatFixed(metrics.planner_ms_p99, 2).c_str());
+        out << line;
+    }
+    if (anyBound)
+        out << "\n* oracle: the predictive planner fed with the actual future; an upper bound, "
+               "not a policy.\n";
+}
+
+int runSimulation(const std::string& command, const SimulationRequest& request,
+                  const std::vector<std::string>& policies) {
+    auto specs = specsFor(policies, request.simulation);
+    if (!specs)
+        return fail(command, specs.error().message, kExitUsage);
+    std::optional<CsvTimelineWriter> timeline;
+    if (request.timeline) {
+        auto opened = CsvTimelineWriter::open(*request.timeline);
+        if (!opened)
+            return fail(command, opened.error().message, kExitFailure);
+        timeline.emplace(std::move(opened).value());
+    }
+    TraceFileSource source(request.trace, request.read);
+    auto result =
+        simulate(source, specs.value(), request.simulation, timeline ? &*timeline : nullptr);
+    if (timeline) {
+        if (Status written = timeline->finish(); !written)
+            return fail(command, written.message(), kExitFailure);
+    }
+    if (!result)
+        return fail(command, result.error().message, kExitFailure);
+    for (const std::string& bad : source.firstBadLines())
+        std::cerr << bad << "\n";
+    if (source.badLines() > source.firstBadLines().size())
+        std::cerr << source.badLines() << " bad lines in total (skipped)\n";
+    if (request.json)
+        std::cout << resultJson(request.trace, result.value()) << "\n";
+    else
+        printTable(std::cout, request.trace, result.value());
+    return kExitOk;
+}
+
+} // namespace
+
+int runSimulate(const std::vector<std::string>& arguments) {
+    const std::string command = "simulate";
+    CommandLine commandLine(
+        "rangepilot-plan simulate TRACE --policy P [options]",
+        "Replays TRACE in time order against a modeled cluster of H hosts whose initial shards "
+        "are\n"
+        "placed by jump hash, lets policy P move key ranges every round, and reports overload\n"
+        "seconds, modeled p99 SLA violations, imbalance and the bytes the moves copied.\n"
+        "P is static, reactive, predictive or oracle (knows the future: an upper bound).");
+    commandLine.addOption("--policy", "P", "static, reactive, predictive (default) or oracle");
+    addSimulationOptions(commandLine);
+    if (const int handled = handleCommandLine(command, commandLine, arguments); handled >= 0)
+        return handled;
+    auto request = simulationRequestFrom(commandLine);
+    if (!request)
+        return fail(command, request.error().message, kExitUsage);
+    return runSimulation(command, request.value(), {commandLine.valueOr("--policy", "predictive")});
+}
+
+int runCompare(const std::vector<std::string>& arguments) {
+    const std::string command = "compare";
+    CommandLine commandLine(
+        "rangepilot-plan compare TRACE [options]",
+        "Runs simulate's replay once for several policies side by side (default: static,\n"
+        "reactive, predictive and oracle) and prints one row per policy.");
+    commandLine.addOption("--policies", "LIST",
+                          "comma-separated policies (default static,reactive,predictive,oracle)");
+    addSimulationOptions(commandLine);
+    if (const int handled = handleCommandLine(command, commandLine, arguments); handled >= 0)
+        return handled;
+    auto request = simulationRequestFrom(commandLine);
+    if (!request)
+        return fail(command, request.error().message, kExitUsage);
+    std::vector<std::string> policies;
+    std::stringstream list(commandLine.valueOr("--policies", "static,reactive,predictive,oracle"));
+    for (std::string name; std::getline(list, name, ',');) {
+        if (!name.empty())
+            policies.push_back(name);
+    }
+    if (policies.empty())
+        return fail(command, "--policies: no policy named", kExitUsage);
+    return runSimulation(command, request.value(), policies);
+}
+
+} // namespace rangepilot
