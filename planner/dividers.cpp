@@ -6,24 +6,6 @@
 
 namespace rangepilot {
 
-namespace {
-
-// Peak weighted utilization of (total - left) per step, with rounding noise clamped at 0.
-double remainderPeak(const std::vector<ResourceVector>& total,
-                     const std::vector<ResourceVector>& left, const ResourceVector& capacity,
-                     const ScoreWeights& weights) {
-    double peak = 0.0;
-    for (std::size_t step = 0; step < total.size(); ++step) {
-        ResourceVector right = total[step] - left[step];
-        for (double& value : right.values)
-            value = std::max(0.0, value);
-        peak = std::max(peak, weightedUtilization(right, capacity, weights));
-    }
-    return peak;
-}
-
-} // namespace
-
 std::optional<SplitPoint> findBalancingSplit(const CellProjection& projection, CellIndex first,
                                              CellIndex end, const ResourceVector& capacity,
                                              const ScoreWeights& weights) {
@@ -39,7 +21,7 @@ std::optional<SplitPoint> findBalancingSplit(const CellProjection& projection, C
                 left[step][resource] += projection.rate(added, step, resource);
         }
         const double peakLeft = peakScore(left, capacity, weights).score;
-        const double peakRight = remainderPeak(total, left, capacity, weights);
+        const double peakRight = peakWithout(total, left, capacity, weights);
         const double worst = std::max(peakLeft, peakRight);
         const double spread = std::abs(peakLeft - peakRight);
         const bool better = !best || worst < std::max(best->peak_left, best->peak_right) ||

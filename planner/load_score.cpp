@@ -43,6 +43,18 @@ PeakScore peakScore(std::span<const ResourceVector> series, const ResourceVector
     return peak;
 }
 
+double peakWithout(std::span<const ResourceVector> whole, std::span<const ResourceVector> part,
+                   const ResourceVector& capacity, const ScoreWeights& weights) {
+    double peak = 0.0;
+    for (std::size_t step = 0; step < whole.size(); ++step) {
+        ResourceVector remainder = whole[step] - part[step];
+        for (double& value : remainder.values)
+            value = std::max(0.0, value);
+        peak = std::max(peak, weightedUtilization(remainder, capacity, weights));
+    }
+    return peak;
+}
+
 std::size_t firstStepAbove(std::span<const ResourceVector> series, const ResourceVector& capacity,
                            const ScoreWeights& weights, double threshold) {
     for (std::size_t step = 0; step < series.size(); ++step) {

@@ -41,6 +41,11 @@ struct PeakScore {
 PeakScore peakScore(std::span<const ResourceVector> series, const ResourceVector& capacity,
                     const ScoreWeights& weights);
 
+// The peak score of (whole − part) step by step, with rounding residue clamped at 0: what a
+// host or range would carry without `part`. Both series have the same length.
+double peakWithout(std::span<const ResourceVector> whole, std::span<const ResourceVector> part,
+                   const ResourceVector& capacity, const ScoreWeights& weights);
+
 // The first step whose weighted utilization exceeds `threshold`, or series.size() if none does.
 std::size_t firstStepAbove(std::span<const ResourceVector> series, const ResourceVector& capacity,
                            const ScoreWeights& weights, double threshold);

@@ -61,19 +61,6 @@ std::string clockTime(TimeMs time) {
 
 // ---- Series arithmetic without allocation ----
 
-double peakOfDifference(std::span<const ResourceVector> minuend,
-                        std::span<const ResourceVector> subtrahend, const ResourceVector& capacity,
-                        const ScoreWeights& weights) {
-    double peak = 0.0;
-    for (std::size_t step = 0; step < minuend.size(); ++step) {
-        ResourceVector difference = minuend[step] - subtrahend[step];
-        for (double& value : difference.values)
-            value = std::max(0.0, value);
-        peak = std::max(peak, weightedUtilization(difference, capacity, weights));
-    }
-    return peak;
-}
-
 double peakOfSum(std::span<const ResourceVector> a, std::span<const ResourceVector> b,
                  const ResourceVector& capacity, const ScoreWeights& weights) {
     double peak = 0.0;
@@ -595,8 +582,8 @@ std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
         const RangeState& range = m_state.range(index);
         if (range.in_flight || range.peak.score <= 0.0 || m_excluded.contains(range.id))
             continue;
-        const double after = peakOfDifference(m_state.hostSeries(source), m_state.series(range),
-                                              m_state.capacity(source), m_options.weights);
+        const double after = peakWithout(m_state.hostSeries(source), m_state.series(range),
+                                         m_state.capacity(source), m_options.weights);
         const double gain = before - after;
         if (gain < m_options.min_gain)
             continue;

@@ -26,6 +26,7 @@ private Q_SLOTS:
     void bottleneckNamesTheResource();
     void peakScoreFindsTheStep();
     void firstStepAboveThreshold();
+    void peakWithoutAPart();
     void unexplainedUsageIsClampedAtZero();
 };
 
@@ -79,6 +80,14 @@ void TestLoadScore::firstStepAboveThreshold() {
     QCOMPARE(firstStepAbove(series, vec(1000.0), {}, 0.85), std::size_t(2));
     QCOMPARE(firstStepAbove(series, vec(1000.0), {}, 0.75), std::size_t(1));
     QCOMPARE(firstStepAbove(series, vec(1000.0), {}, 0.95), series.size());
+}
+
+void TestLoadScore::peakWithoutAPart() {
+    const std::vector<ResourceVector> host{vec(10), vec(60), vec(40)};
+    const std::vector<ResourceVector> range{vec(15), vec(50), vec(5)};
+    // 10 − 15 is rounding residue, not negative load: 0; then 10 and 35.
+    QCOMPARE(peakWithout(host, range, vec(100.0), {}), 0.35);
+    QCOMPARE(peakWithout(host, std::vector<ResourceVector>(3), vec(100.0), {}), 0.6);
 }
 
 void TestLoadScore::unexplainedUsageIsClampedAtZero() {
