@@ -11,6 +11,7 @@
 #include "trace_reader.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,18 @@ struct AnalysisRequest {
     AnalyzeOptions analyze;
 };
 Result<AnalysisRequest> analysisRequestFrom(const CommandLine& commandLine);
+
+// Stores a parsed option value in `target` unless an earlier option already failed; the first
+// failure stays in `error`. Lets a command parse all its options, then report the first error.
+template <typename T, typename Target>
+void takeOption(const Result<T>& parsed, Target& target, std::optional<Error>& error) {
+    if (error)
+        return;
+    if (!parsed)
+        error = parsed.error();
+    else
+        target = static_cast<Target>(parsed.value());
+}
 
 // Prints "rangepilot-plan COMMAND: message" on stderr and returns `exitCode`.
 int fail(const std::string& command, const std::string& message, int exitCode);

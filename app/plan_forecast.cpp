@@ -5,6 +5,7 @@
 #include "json_writer.h"
 #include "plan_commands.h"
 #include "timestamp.h"
+#include "trace_writer.h"
 
 #include <algorithm>
 #include <array>
@@ -196,15 +197,9 @@ std::vector<Projection> runForecasts(const std::vector<NamedSeries>& series,
 
 // Quotes a CSV field when needed (range names contain ", ").
 std::string csvField(const std::string& text) {
-    if (text.find_first_of(",\"\n") == std::string::npos)
-        return text;
-    std::string quoted = "\"";
-    for (const char c : text) {
-        if (c == '"')
-            quoted += '"';
-        quoted += c;
-    }
-    return quoted + "\"";
+    std::string field;
+    appendCsvField(field, text);
+    return field;
 }
 
 Status writeForecastCsv(const std::string& path, const std::vector<Projection>& projections,

@@ -59,46 +59,25 @@ Result<SimulationRequest> simulationRequestFrom(const CommandLine& commandLine) 
         return read.error();
     request.read = read.value();
     SimulationOptions& options = request.simulation;
-    const auto hosts = commandLine.integer("--hosts", 8, 1, 100'000);
-    const auto capacity = commandLine.number("--capacity-ops", 0.0, 0.0, 1e15);
-    const auto mbps = commandLine.number("--migration-mbps", 50.0, 1e-6, 1e9);
-    const auto bytesPerKey = commandLine.number("--bytes-per-key", 1024.0, 1.0, 1e12);
-    const auto cells = commandLine.integer("--cells", 1024, 1, 1 << 20);
-    const auto shardsPerHost = commandLine.integer("--shards-per-host", 8, 1, 100'000);
-    const auto warmup = commandLine.duration("--warmup", 10 * kMsPerMinute, 0, 30 * kMsPerDay);
-    const auto round = commandLine.duration("--round", kMsPerMinute, kMsPerSecond, kMsPerDay);
-    const auto sla = commandLine.number("--sla-ms", 10.0, 1e-6, 1e9);
-    const auto seed = commandLine.integer("--seed", 1, 0, INT64_MAX);
-    if (!hosts)
-        return hosts.error();
-    if (!capacity)
-        return capacity.error();
-    if (!mbps)
-        return mbps.error();
-    if (!bytesPerKey)
-        return bytesPerKey.error();
-    if (!cells)
-        return cells.error();
-    if (!shardsPerHost)
-        return shardsPerHost.error();
-    if (!warmup)
-        return warmup.error();
-    if (!round)
-        return round.error();
-    if (!sla)
-        return sla.error();
-    if (!seed)
-        return seed.error();
-    options.hosts = static_cast<std::size_t>(hosts.value());
-    options.capacity_ops = capacity.value();
-    options.migration_bytes_per_s = mbps.value() * kBytesPerMegabyte;
-    options.bytes_per_key = bytesPerKey.value();
-    options.cells = static_cast<std::size_t>(cells.value());
-    options.shards_per_host = static_cast<std::size_t>(shardsPerHost.value());
-    options.warmup_ms = warmup.value();
-    options.round_ms = round.value();
-    options.sla_p99_ms = sla.value();
-    options.seed = static_cast<std::uint64_t>(seed.value());
+    std::optional<Error> error;
+    double megabytesPerSecond = 50.0;
+    takeOption(commandLine.integer("--hosts", 8, 1, 100'000), options.hosts, error);
+    takeOption(commandLine.number("--capacity-ops", 0.0, 0.0, 1e15), options.capacity_ops, error);
+    takeOption(commandLine.number("--migration-mbps", 50.0, 1e-6, 1e9), megabytesPerSecond, error);
+    takeOption(commandLine.number("--bytes-per-key", 1024.0, 1.0, 1e12), options.bytes_per_key,
+               error);
+    takeOption(commandLine.integer("--cells", 1024, 1, 1 << 20), options.cells, error);
+    takeOption(commandLine.integer("--shards-per-host", 8, 1, 100'000), options.shards_per_host,
+               error);
+    takeOption(commandLine.duration("--warmup", 10 * kMsPerMinute, 0, 30 * kMsPerDay),
+               options.warmup_ms, error);
+    takeOption(commandLine.duration("--round", kMsPerMinute, kMsPerSecond, kMsPerDay),
+               options.round_ms, error);
+    takeOption(commandLine.number("--sla-ms", 10.0, 1e-6, 1e9), options.sla_p99_ms, error);
+    takeOption(commandLine.integer("--seed", 1, 0, INT64_MAX), options.seed, error);
+    if (error)
+        return *error;
+    options.migration_bytes_per_s = megabytesPerSecond * kBytesPerMegabyte;
     if (Status valid = validate(options); !valid)
         return Error{valid.message()};
     request.timeline = commandLine.value("--timeline");

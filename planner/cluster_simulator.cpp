@@ -2,6 +2,7 @@
 
 #include "jump_hash.h"
 #include "random.h"
+#include "trace_writer.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -252,21 +253,6 @@ Result<CsvTimelineWriter> CsvTimelineWriter::open(const std::string& path) {
 
 namespace {
 
-void appendCsvField(std::string& line, std::string_view field) {
-    const bool needsQuotes = field.find_first_of(",\"\r\n") != std::string_view::npos;
-    if (!needsQuotes) {
-        line.append(field);
-        return;
-    }
-    line.push_back('"');
-    for (const char c : field) {
-        if (c == '"')
-            line.push_back('"');
-        line.push_back(c);
-    }
-    line.push_back('"');
-}
-
 std::string formatNumber(double value) {
     char buffer[64];
     const auto result =
@@ -360,6 +346,28 @@ private:
     std::int64_t m_current = 0;
 };
 
+// The busiest 1-minute window of a pass, counted as events are attributed to seconds.
+class PeakMinute {
+public:
+    void count(std::int64_t second) {
+        const std::int64_t minute = second / kSecondsPerMinute;
+        if (minute != m_minute) {
+            m_peakEvents = std::max(m_peakEvents, m_events);
+            m_minute = minute;
+            m_events = 0;
+        }
+        ++m_events;
+    }
+    double opsPerSecond() const {
+        return static_cast<double>(std::max(m_peakEvents, m_events)) / kSecondsPerMinute;
+    }
+
+private:
+    std::int64_t m_minute = 0;
+    std::uint64_t m_events = 0;
+    std::uint64_t m_peakEvents = 0;
+};
+
 struct WarmupScan {
     std::vector<Key> sample;
     TimeMs start_ms = 0;
@@ -378,9 +386,7 @@ Result<WarmupScan> scanTrace(EventSource& trace, const SimulationOptions& option
     scan.full = full;
     Random random = Random::forStream(options.seed, 0x5a3d1e);
     std::optional<SecondClock> clock;
-    std::int64_t minute = 0;
-    std::uint64_t eventsInMinute = 0;
-    std::uint64_t peakEventsInMinute = 0;
+    PeakMinute peak;
     const Status status = trace.replayWhile([&](const TraceEvent& event) {
         if (!scan.has_events) {
             scan.has_events = true;
@@ -403,22 +409,14 @@ Result<WarmupScan> scanTrace(EventSource& trace, const SimulationOptions& option
         }
         if (full) {
             bool late = false;
-            const std::int64_t second = clock->attribute(event.ts_ms, late);
-            const std::int64_t eventMinute = second / kSecondsPerMinute;
-            if (eventMinute != minute) {
-                peakEventsInMinute = std::max(peakEventsInMinute, eventsInMinute);
-                minute = eventMinute;
-                eventsInMinute = 0;
-            }
-            ++eventsInMinute;
+            peak.count(clock->attribute(event.ts_ms, late));
             scan.max_ts = std::max(scan.max_ts, event.ts_ms);
         }
         return true;
     });
     if (!status)
         return Error{status.message()};
-    peakEventsInMinute = std::max(peakEventsInMinute, eventsInMinute);
-    scan.peak_ops_per_s = static_cast<double>(peakEventsInMinute) / kSecondsPerMinute;
+    scan.peak_ops_per_s = peak.opsPerSecond();
     return scan;
 }
 
@@ -473,9 +471,17 @@ EventLoad loadOf(const TraceEvent& event, double bytesPerKey) {
     return load;
 }
 
-// Pass 2: the whole trace's actual per-cell load, for policies that are handed the future.
-Result<RecordedCellLoad> recordLoad(EventSource& trace, const SimulationOptions& options,
-                                    const SimulationLayout& layout, TimeMs endMs, TimeMs& maxTs) {
+// Pass 2: the whole trace's actual per-cell load, for policies that are handed the future. It
+// reads the whole trace, so it also finds the last time and the peak minute (pass 1 then need
+// not read past the warm-up).
+struct RecordedPass {
+    RecordedCellLoad load;
+    TimeMs max_ts = 0;
+    double peak_ops_per_s = 0.0;
+};
+
+Result<RecordedPass> recordLoad(EventSource& trace, const SimulationOptions& options,
+                                const SimulationLayout& layout, TimeMs endMs) {
     const std::size_t bucketHint =
         endMs > layout.start_ms
             ? static_cast<std::size_t>((endMs - layout.start_ms) / options.recorded_step_ms + 1)
@@ -483,18 +489,20 @@ Result<RecordedCellLoad> recordLoad(EventSource& trace, const SimulationOptions&
     RecordedCellLoad recorded(layout.cells.size(), layout.start_ms, options.recorded_step_ms,
                               bucketHint);
     SecondClock clock(layout.start_ms);
-    maxTs = layout.start_ms;
+    PeakMinute peak;
+    TimeMs maxTs = layout.start_ms;
     const Status status = trace.replay([&](const TraceEvent& event) {
         maxTs = std::max(maxTs, event.ts_ms);
         bool late = false;
         const std::int64_t second = clock.attribute(event.ts_ms, late);
+        peak.count(second);
         const TimeMs ts = late ? clock.timeOf(second) : event.ts_ms;
         recorded.add(layout.cells.cellOf(event.key), ts,
                      loadOf(event, options.bytes_per_key).amount);
     });
     if (!status)
         return Error{status.message()};
-    return recorded;
+    return RecordedPass{std::move(recorded), maxTs, peak.opsPerSecond()};
 }
 
 // Data size per cell: each distinct key adds its size when first seen. A key first seen without
@@ -666,10 +674,13 @@ private:
     void closeMinute(std::int64_t boundary);
     void runRound(TimeMs now);
     void planAndApply(PolicyRun& run, TimeMs now);
-    void applySplits(PolicyRun& run, const MigrationPlan& plan, TimeMs now);
-    void applyMerges(PolicyRun& run, const MigrationPlan& plan, TimeMs now);
-    void startMoves(PolicyRun& run, const MigrationPlan& plan, TimeMs now);
-    void completeMoves(PolicyRun& run, TimeMs now);
+    bool applySplits(PolicyRun& run, const MigrationPlan& plan,
+                     TimeMs now); // true when the table or the moves changed
+    bool applyMerges(PolicyRun& run, const MigrationPlan& plan,
+                     TimeMs now); // true when the table or the moves changed
+    bool startMoves(PolicyRun& run, const MigrationPlan& plan,
+                    TimeMs now);                    // true when the table or the moves changed
+    bool completeMoves(PolicyRun& run, TimeMs now); // true when the table or the moves changed
     void record(PolicyRun& run, Decision decision);
 
     void rebuildRouting(PolicyRun& run) const;
@@ -835,8 +846,10 @@ void Simulator::closeSecond(bool final) {
     if (final)
         return;
     const TimeMs boundaryMs = timeOfSecond(boundary);
-    for (PolicyRun& run : m_runs)
-        completeMoves(run, boundaryMs);
+    for (PolicyRun& run : m_runs) {
+        if (completeMoves(run, boundaryMs))
+            rebuildRouting(run);
+    }
     m_second = boundary;
     if (boundary % m_roundSeconds == 0)
         runRound(boundaryMs);
@@ -973,12 +986,14 @@ void Simulator::planAndApply(PolicyRun& run, TimeMs now) {
     run.plannerMs.push_back(std::chrono::duration<double, std::milli>(ended - began).count());
     ++run.metrics.rounds;
 
-    applySplits(run, plan, now);
-    applyMerges(run, plan, now);
-    startMoves(run, plan, now);
+    bool changed = applySplits(run, plan, now);
+    changed = applyMerges(run, plan, now) || changed;
+    changed = startMoves(run, plan, now) || changed;
     // Policies' cooldowns read the history too: keep at least two hours.
     run.history.prune(now - std::max(2 * m_options.thrash_window_ms, 2 * kMsPerHour));
-    completeMoves(run, now); // moves of nothing finish at once
+    changed = completeMoves(run, now) || changed; // moves of nothing finish at once
+    if (changed)
+        rebuildRouting(run); // once: nothing above reads the routing
 }
 
 void Simulator::record(PolicyRun& run, Decision decision) {
@@ -987,7 +1002,7 @@ void Simulator::record(PolicyRun& run, Decision decision) {
     run.metrics.decisions.push_back(std::move(decision));
 }
 
-void Simulator::applySplits(PolicyRun& run, const MigrationPlan& plan, TimeMs now) {
+bool Simulator::applySplits(PolicyRun& run, const MigrationPlan& plan, TimeMs now) {
     bool changed = false;
     for (const SplitInstruction& split : plan.splits) {
         const Shard* shard = run.table.shardById(split.shard);
@@ -1009,11 +1024,10 @@ void Simulator::applySplits(PolicyRun& run, const MigrationPlan& plan, TimeMs no
         record(run, Decision{now, Decision::Kind::Split, range, owner, owner, 0.0, split.reason,
                              split.at});
     }
-    if (changed)
-        rebuildRouting(run);
+    return changed;
 }
 
-void Simulator::applyMerges(PolicyRun& run, const MigrationPlan& plan, TimeMs now) {
+bool Simulator::applyMerges(PolicyRun& run, const MigrationPlan& plan, TimeMs now) {
     bool changed = false;
     for (const MergeInstruction& merge : plan.merges) {
         const Shard* left = run.table.shardById(merge.left);
@@ -1037,11 +1051,10 @@ void Simulator::applyMerges(PolicyRun& run, const MigrationPlan& plan, TimeMs no
         record(run,
                Decision{now, Decision::Kind::Merge, joint, owner, owner, 0.0, merge.reason, Key()});
     }
-    if (changed)
-        rebuildRouting(run);
+    return changed;
 }
 
-void Simulator::startMoves(PolicyRun& run, const MigrationPlan& plan, TimeMs now) {
+bool Simulator::startMoves(PolicyRun& run, const MigrationPlan& plan, TimeMs now) {
     bool changed = false;
     for (const MoveInstruction& instruction : plan.moves) {
         const Shard* shard = run.table.shardById(instruction.shard);
@@ -1076,11 +1089,10 @@ void Simulator::startMoves(PolicyRun& run, const MigrationPlan& plan, TimeMs now
         run.moves.push_back(std::move(running));
         changed = true;
     }
-    if (changed)
-        rebuildRouting(run);
+    return changed;
 }
 
-void Simulator::completeMoves(PolicyRun& run, TimeMs now) {
+bool Simulator::completeMoves(PolicyRun& run, TimeMs now) {
     bool changed = false;
     for (auto it = run.moves.begin(); it != run.moves.end();) {
         if (it->move.finishes_ms > now) {
@@ -1097,8 +1109,7 @@ void Simulator::completeMoves(PolicyRun& run, TimeMs now) {
         it = run.moves.erase(it);
         changed = true;
     }
-    if (changed)
-        rebuildRouting(run);
+    return changed;
 }
 
 bool Simulator::isMoving(const PolicyRun& run, const KeyRange& range) const {
@@ -1110,17 +1121,9 @@ bool Simulator::isMoving(const PolicyRun& run, const KeyRange& range) const {
 // The cells whose start lies in the range: a cell straddled by a shard boundary belongs, for
 // its bytes, to the shard holding its start.
 double Simulator::rangeBytes(const KeyRange& range) const {
-    CellIndex first = m_cells.cellOf(range.start);
-    if (m_cells.start(first) < range.start)
-        ++first;
-    auto end = static_cast<CellIndex>(m_cells.size());
-    if (!range.end.empty()) {
-        end = m_cells.cellOf(range.end);
-        if (m_cells.start(end) < range.end)
-            ++end;
-    }
+    const CellSpan cells = m_cells.cellsStartingIn(range);
     double bytes = 0.0;
-    for (CellIndex cell = first; cell < end; ++cell)
+    for (CellIndex cell = cells.first; cell < cells.end; ++cell)
         bytes += m_cellBytes[cell];
     return bytes;
 }
@@ -1132,10 +1135,9 @@ void Simulator::rebuildRouting(PolicyRun& run) const {
     for (std::size_t i = 0; i < shards.size(); ++i)
         run.shardOwner[i] = static_cast<std::int32_t>(hostIndex(shards[i].owner).value_or(0));
     for (const RunningMove& running : run.moves) {
-        for (std::size_t i = 0; i < shards.size(); ++i) {
-            if (shards[i].id == running.move.shard)
-                run.shardDual[i] = static_cast<std::int32_t>(running.to);
-        }
+        if (const Shard* moving = run.table.shardById(running.move.shard))
+            run.shardDual[static_cast<std::size_t>(moving - shards.data())] =
+                static_cast<std::int32_t>(running.to);
     }
     const std::size_t cellCount = m_cells.size();
     run.cellOwner.assign(cellCount, kStraddled);
@@ -1199,31 +1201,36 @@ Result<SimulationResult> simulate(EventSource& trace, std::span<const PolicySpec
             return Error{"policy '" + spec.name + "' has no factory"};
     }
     const bool autoCapacity = options.capacity_ops == 0.0;
-    Result<WarmupScan> scan = scanTrace(trace, options, autoCapacity);
+    const bool needsRecorded =
+        std::any_of(policies.begin(), policies.end(),
+                    [](const PolicySpec& spec) { return spec.needs_recorded_load; });
+    // Auto capacity needs the peak minute of the whole trace; the recording pass (if any) finds
+    // it, otherwise pass 1 reads to the end for it.
+    Result<WarmupScan> scan = scanTrace(trace, options, autoCapacity && !needsRecorded);
     if (!scan)
         return Error{scan.error().message};
     if (!scan->has_events)
         return Error{"the trace has no events"};
-    const double capacity =
-        autoCapacity ? scan->peak_ops_per_s / static_cast<double>(options.hosts) / options.headroom
-                     : options.capacity_ops;
+    double peakOpsPerS = scan->peak_ops_per_s;
     TimeMs endMs = scan->full ? scan->max_ts + 1 : 0;
     Result<SimulationLayout> layout = layoutFrom(*scan, options);
     if (!layout)
         return Error{layout.error().message};
-    const ClusterModel cluster =
-        makeCluster(options.hosts, capacity, options.network_capacity_bytes_per_s);
 
     std::optional<RecordedCellLoad> recorded;
-    if (std::any_of(policies.begin(), policies.end(),
-                    [](const PolicySpec& spec) { return spec.needs_recorded_load; })) {
-        TimeMs maxTs = 0;
-        Result<RecordedCellLoad> load = recordLoad(trace, options, *layout, endMs, maxTs);
-        if (!load)
-            return Error{load.error().message};
-        recorded.emplace(std::move(load).value());
-        endMs = maxTs + 1;
+    if (needsRecorded) {
+        Result<RecordedPass> pass = recordLoad(trace, options, *layout, endMs);
+        if (!pass)
+            return Error{pass.error().message};
+        recorded.emplace(std::move(pass->load));
+        endMs = pass->max_ts + 1;
+        peakOpsPerS = pass->peak_ops_per_s;
     }
+    const double capacity =
+        autoCapacity ? peakOpsPerS / static_cast<double>(options.hosts) / options.headroom
+                     : options.capacity_ops;
+    const ClusterModel cluster =
+        makeCluster(options.hosts, capacity, options.network_capacity_bytes_per_s);
 
     Simulator simulator(options, *layout, cluster, timeline);
     for (const PolicySpec& spec : policies) {

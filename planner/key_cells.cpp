@@ -241,4 +241,23 @@ KeyRange KeyCells::range(CellIndex cell) const {
     return range;
 }
 
+CellIndex KeyCells::firstStartAtOrAfter(std::string_view key) const {
+    const CellIndex cell = cellOf(key);
+    return std::string_view(m_starts[cell]) < key ? cell + 1 : cell;
+}
+
+CellSpan KeyCells::cellsStartingIn(const KeyRange& range) const {
+    const CellIndex first = firstStartAtOrAfter(range.start);
+    const CellIndex end = range.end.empty() ? static_cast<CellIndex>(m_starts.size())
+                                            : firstStartAtOrAfter(range.end);
+    return {first, std::max(first, end)};
+}
+
+CellSpan KeyCells::cellsCovering(const KeyRange& range) const {
+    const CellIndex first = cellOf(range.start);
+    const CellIndex end = range.end.empty() ? static_cast<CellIndex>(m_starts.size())
+                                            : firstStartAtOrAfter(range.end);
+    return {first, std::max(first, end)};
+}
+
 } // namespace rangepilot

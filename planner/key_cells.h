@@ -25,6 +25,13 @@ namespace rangepilot {
 
 using CellIndex = std::uint32_t;
 
+// Cells [first, end) of a KeyCells; empty when end <= first.
+struct CellSpan {
+    CellIndex first = 0;
+    CellIndex end = 0;
+    std::size_t size() const { return end > first ? end - first : 0; }
+};
+
 class KeyCells {
 public:
     // A single cell covering the whole key space.
@@ -40,6 +47,12 @@ public:
     std::size_t size() const { return m_starts.size(); }
     CellIndex cellOf(std::string_view key) const;
     KeyRange range(CellIndex cell) const;
+    // The cells whose start key lies in `range`: those a shard with that range carries the load
+    // and data of (a cell straddling a shard boundary belongs to the shard holding its start).
+    // Empty for a range narrower than a cell that holds no cell start.
+    CellSpan cellsStartingIn(const KeyRange& range) const;
+    // The cells holding any key of `range` (the first may start before it).
+    CellSpan cellsCovering(const KeyRange& range) const;
     const Key& start(CellIndex cell) const { return m_starts[cell]; }
     const std::vector<Key>& starts() const { return m_starts; }
 
@@ -50,6 +63,8 @@ private:
     void buildWindowLevels();
     void buildRadix();
     std::size_t windowLowerBound(std::uint64_t window) const;
+    // The first cell whose start is at or after `key` (size() when none is).
+    CellIndex firstStartAtOrAfter(std::string_view key) const;
     bool startIsAtMost(std::string_view start, std::string_view key) const;
 
     std::vector<Key> m_starts;

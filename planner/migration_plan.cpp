@@ -1,5 +1,6 @@
 #include "migration_plan.h"
 
+#include <cmath>
 #include <string>
 
 namespace rangepilot {
@@ -17,6 +18,10 @@ std::string describeMerge(std::size_t index, std::size_t count, const MergeInstr
 }
 
 } // namespace
+
+std::string formatPercent(double fraction) {
+    return std::to_string(std::llround(fraction * 100.0)) + "%";
+}
 
 Result<OwnershipTable> applyBoundaryChanges(const OwnershipTable& table,
                                             const MigrationPlan& plan) {

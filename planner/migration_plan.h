@@ -80,6 +80,9 @@ struct MigrationPlan {
     bool hasActions() const { return !splits.empty() || !merges.empty() || !moves.empty(); }
 };
 
+// "42%" for 0.42: how reasons state scores and shares.
+std::string formatPercent(double fraction);
+
 // Applies the plan's splits, then its merges, to `table` (epoch + 1 per change). Moves are not
 // applied: they take effect at cutover (OwnershipTable::reassign). An error names the instruction
 // ("split 2 of 3 (shard 17 at 'k42'): ...") and the table is returned unchanged in no case.

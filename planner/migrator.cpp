@@ -45,10 +45,6 @@ std::string shortRange(const KeyRange& range) {
            ")";
 }
 
-std::string percent(double fraction) {
-    return std::to_string(static_cast<long long>(std::llround(fraction * 100.0))) + "%";
-}
-
 std::string formatRatio(double ratio) {
     char text[32];
     std::snprintf(text, sizeof text, "%.1f", ratio);
@@ -161,21 +157,6 @@ private:
     std::vector<double> m_hostPeak;
 };
 
-// The first cell whose start key is at or after `key`: the cell that a shard starting at `key`
-// begins with (a cell straddling the shard's start belongs to the shard before).
-CellIndex firstCellAtOrAfter(const KeyCells& cells, std::string_view key) {
-    CellIndex low = 0;
-    CellIndex high = static_cast<CellIndex>(cells.size());
-    while (low < high) {
-        const CellIndex middle = low + (high - low) / 2;
-        if (std::string_view(cells.start(middle)) < key)
-            low = middle + 1;
-        else
-            high = middle;
-    }
-    return low;
-}
-
 Result<HostIndex> PlanningState::hostIndexOf(const HostId& host, ShardId shard) const {
     const auto found = m_hostIndex.find(host);
     if (found == m_hostIndex.end())
@@ -211,18 +192,13 @@ Status PlanningState::build() {
     const std::vector<Shard>& shards = m_input.table.shards();
     m_ranges.reserve(shards.size());
     m_store.reserve(shards.size() * m_steps * 5 / 4);
-    std::vector<CellIndex> firstCells(shards.size() + 1);
-    for (std::size_t i = 0; i < shards.size(); ++i)
-        firstCells[i] = firstCellAtOrAfter(m_input.cells, shards[i].range.start);
-    firstCells[shards.size()] = static_cast<CellIndex>(m_input.cells.size());
-
-    for (std::size_t i = 0; i < shards.size(); ++i) {
-        const Shard& shard = shards[i];
+    for (const Shard& shard : shards) {
         RangeState range;
         range.id = shard.id;
         range.range = shard.range;
-        range.first = firstCells[i];
-        range.end = std::max(firstCells[i], firstCells[i + 1]);
+        const CellSpan cells = m_input.cells.cellsStartingIn(shard.range);
+        range.first = cells.first;
+        range.end = cells.end;
         const auto inFlight = moving.find(shard.id);
         range.in_flight = inFlight != moving.end();
         Result<HostIndex> owner =
@@ -321,9 +297,10 @@ void PlanningState::move(std::size_t index, HostIndex to) {
 std::string splitReason(const PlanningState& state, const RangeState& range, TimeMs peakAt,
                         const Key& at, const SplitPoint& point) {
     return "shard " + std::to_string(range.id) + " " + shortRange(range.range) + " projected at " +
-           percent(range.peak.score) + " of " + state.hostId(range.owner) + "'s capacity at " +
-           clockTime(peakAt) + "; split at " + shortKey(at) + " into halves projected at " +
-           percent(point.peak_left) + " and " + percent(point.peak_right);
+           formatPercent(range.peak.score) + " of " + state.hostId(range.owner) +
+           "'s capacity at " + clockTime(peakAt) + "; split at " + shortKey(at) +
+           " into halves projected at " + formatPercent(point.peak_left) + " and " +
+           formatPercent(point.peak_right);
 }
 
 void planSplits(PlanningState& state, const PlanningInput& input, const MigratorOptions& options,
@@ -404,7 +381,8 @@ void planMerges(PlanningState& state, const PlanningInput& input, const Migrator
         merge.right = right.id;
         merge.joint_peak = jointPeak;
         merge.reason = "shards " + std::to_string(left.id) + " and " + std::to_string(right.id) +
-                       " on " + state.hostId(left.owner) + " are cold (" + percent(jointPeak) +
+                       " on " + state.hostId(left.owner) + " are cold (" +
+                       formatPercent(jointPeak) +
                        " of its capacity together at peak); merge into " + shortRange(joint);
         plan.merges.push_back(std::move(merge));
         state.mergeWithNext(i); // stay at i: the merged shard may take its next neighbour too
@@ -435,12 +413,17 @@ public:
         rankHosts();
     }
 
-    // Plans moves until no host is over the threshold or none can shed more. With `enforce`
-    // false (the next-round check) cooldowns, undo windows and budgets are lifted and only the
-    // moved ranges are reported.
-    void run(bool enforce, MigrationPlan* plan, std::vector<std::size_t>* moved);
+    // Plans moves into `plan` until no host is over the threshold or none can shed more, under
+    // the anti-thrash rules and budgets.
+    void planMoves(MigrationPlan& plan);
+    // The same with cooldowns, undo windows and budgets lifted (the next-round check): the
+    // shards it moves.
+    std::unordered_set<ShardId> shardsMovedWithoutLimits();
 
 private:
+    // The best move of the hottest host that can still shed load; hosts that cannot are retired.
+    std::optional<MoveChoice> nextChoice();
+    std::size_t maxIterations() const;
     std::optional<HostIndex> hottestOverThreshold() const;
     std::optional<MoveChoice> bestMove(HostIndex source) const;
     std::optional<std::pair<HostIndex, double>> bestTarget(const RangeState& range,
@@ -511,7 +494,7 @@ std::vector<HostIndex> MovePlanner::targetCandidates(HostIndex source) const {
     std::vector<HostIndex> candidates(
         m_byPeak.begin(), m_byPeak.begin() + static_cast<std::ptrdiff_t>(
                                                  std::min(kTargetShortlist, m_byPeak.size())));
-    if (m_state.latencyMs(source, source) == 0.0 && m_input.cluster.latency.size() != 0) {
+    if (m_input.cluster.latency.size() != 0) {
         auto [entry, inserted] = m_byLatency.try_emplace(source);
         if (inserted) {
             entry->second = m_byPeak;
@@ -665,11 +648,11 @@ MoveInstruction MovePlanner::describe(const MoveChoice& choice) const {
         overThreshold || m_meanPeak <= 0.0
             ? std::string()
             : ", " + formatRatio(choice.source_before / m_meanPeak) + "× the cluster mean,";
-    move.reason = move.from + " projected at " + percent(choice.source_before) + " of capacity (" +
-                  std::string(resourceName(bottleneck)) + ")" + relativeToMean + " at " +
-                  clockTime(move.hot_at) + "; move " + shortRange(range.range) + " (" +
-                  percent(shareOfSource) + " of " + move.from + ") to " + move.to + " (projected " +
-                  percent(choice.target_after) + " after)";
+    move.reason = move.from + " projected at " + formatPercent(choice.source_before) +
+                  " of capacity (" + std::string(resourceName(bottleneck)) + ")" + relativeToMean +
+                  " at " + clockTime(move.hot_at) + "; move " + shortRange(range.range) + " (" +
+                  formatPercent(shareOfSource) + " of " + move.from + ") to " + move.to +
+                  " (projected " + formatPercent(choice.target_after) + " after)";
     return move;
 }
 
@@ -682,63 +665,71 @@ void MovePlanner::apply(const MoveChoice& choice) {
     rankHosts();
 }
 
-void MovePlanner::run(bool enforce, MigrationPlan* plan, std::vector<std::size_t>* moved) {
-    std::size_t slots = std::numeric_limits<std::size_t>::max();
-    double bytesLeft = std::numeric_limits<double>::infinity();
-    if (enforce) {
-        const std::size_t running = m_input.in_flight.size();
-        slots =
-            m_options.max_concurrent_moves > running ? m_options.max_concurrent_moves - running : 0;
-        if (m_options.max_bytes_per_hour > 0.0)
-            bytesLeft = m_options.max_bytes_per_hour -
-                        m_input.history.bytesStartedSince(m_input.now - kMsPerHour);
+std::optional<MoveChoice> MovePlanner::nextChoice() {
+    while (const std::optional<HostIndex> source = hottestOverThreshold()) {
+        if (std::optional<MoveChoice> choice = bestMove(*source))
+            return choice;
+        m_exhausted[*source] = true;
     }
+    return std::nullopt;
+}
+
+std::size_t MovePlanner::maxIterations() const {
     // Every iteration moves a shard (at most once per round), excludes one, or retires a host.
-    const std::size_t maxIterations = 2 * m_state.rangeCount() + m_state.hostCount() + 1;
-    for (std::size_t iteration = 0; iteration < maxIterations; ++iteration) {
-        const std::optional<HostIndex> source = hottestOverThreshold();
-        if (!source)
+    return 2 * m_state.rangeCount() + m_state.hostCount() + 1;
+}
+
+void MovePlanner::planMoves(MigrationPlan& plan) {
+    const std::size_t running = m_input.in_flight.size();
+    std::size_t slots =
+        m_options.max_concurrent_moves > running ? m_options.max_concurrent_moves - running : 0;
+    double bytesLeft = std::numeric_limits<double>::infinity();
+    if (m_options.max_bytes_per_hour > 0.0)
+        bytesLeft = m_options.max_bytes_per_hour -
+                    m_input.history.bytesStartedSince(m_input.now - kMsPerHour);
+    for (std::size_t iteration = 0; iteration < maxIterations(); ++iteration) {
+        const std::optional<MoveChoice> choice = nextChoice();
+        if (!choice)
             return;
-        const std::optional<MoveChoice> choice = bestMove(*source);
-        if (!choice) {
-            m_exhausted[*source] = true;
-            continue;
-        }
-        if (!enforce) {
-            moved->push_back(choice->range);
-            apply(*choice);
-            continue;
-        }
         MoveInstruction move = describe(*choice);
         if (std::optional<std::string> why = antiThrashVeto(*choice)) {
             m_excluded.insert(move.shard);
-            plan->held.push_back({std::move(move), std::move(*why)});
+            plan.held.push_back({std::move(move), std::move(*why)});
             continue;
         }
         const bool due = move.start_by <= m_input.now + m_input.round_ms;
         if (due && (slots == 0 || move.bytes > bytesLeft)) {
             std::string why = slots == 0
-                                  ? "budget: " + std::to_string(m_input.in_flight.size()) +
-                                        " moves in flight and " +
-                                        std::to_string(plan->moves.size()) + " planned (max " +
+                                  ? "budget: " + std::to_string(running) + " moves in flight and " +
+                                        std::to_string(plan.moves.size()) + " planned (max " +
                                         std::to_string(m_options.max_concurrent_moves) + ")"
                                   : "budget: " + std::to_string(std::llround(move.bytes / 1e6)) +
                                         " MB would exceed the bytes-per-hour budget";
-            plan->held.push_back({std::move(move), std::move(why)});
-            m_exhausted[*source] = true;
+            m_exhausted[m_state.range(choice->range).owner] = true;
+            plan.held.push_back({std::move(move), std::move(why)});
             continue;
         }
-        if (moved)
-            moved->push_back(choice->range);
         apply(*choice);
         if (due) {
             --slots;
             bytesLeft -= move.bytes;
-            plan->moves.push_back(std::move(move));
+            plan.moves.push_back(std::move(move));
         } else {
-            plan->deferred.push_back(std::move(move));
+            plan.deferred.push_back(std::move(move));
         }
     }
+}
+
+std::unordered_set<ShardId> MovePlanner::shardsMovedWithoutLimits() {
+    std::unordered_set<ShardId> moved;
+    for (std::size_t iteration = 0; iteration < maxIterations(); ++iteration) {
+        const std::optional<MoveChoice> choice = nextChoice();
+        if (!choice)
+            break;
+        moved.insert(m_state.range(choice->range).id);
+        apply(*choice);
+    }
+    return moved;
 }
 
 // The next-round check: plan again on the post-move state with cooldowns and budgets lifted;
@@ -747,12 +738,8 @@ void holdMovesTheNextRoundWouldRedo(PlanningState& state, const PlanningInput& i
                                     const MigratorOptions& options, MigrationPlan& plan) {
     if (plan.moves.empty() && plan.deferred.empty())
         return;
-    MovePlanner nextRound(state, input, options);
-    std::vector<std::size_t> movedAgain;
-    nextRound.run(false, nullptr, &movedAgain);
-    std::unordered_set<ShardId> redone;
-    for (const std::size_t index : movedAgain)
-        redone.insert(state.range(index).id);
+    const std::unordered_set<ShardId> redone =
+        MovePlanner(state, input, options).shardsMovedWithoutLimits();
     auto holdRedone = [&](std::vector<MoveInstruction>& moves) {
         std::erase_if(moves, [&](MoveInstruction& move) {
             if (!redone.contains(move.shard))
@@ -820,7 +807,7 @@ Result<MigrationPlan> planMigrations(const PlanningInput& input, const MigratorO
     planSplits(state, input, options, nextShardId, plan);
     planMerges(state, input, options, plan);
     MovePlanner placement(state, input, options);
-    placement.run(true, &plan, nullptr);
+    placement.planMoves(plan);
     if (options.check_next_round)
         holdMovesTheNextRoundWouldRedo(state, input, options, plan);
     return plan;

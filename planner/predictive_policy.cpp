@@ -4,6 +4,10 @@
 
 namespace rangepilot {
 
+namespace {
+
+// Plans one round on `projection` for the observation's cluster state; on inconsistent input
+// returns an empty plan and sets `error`.
 MigrationPlan planOnProjection(const RoundObservation& observation,
                                const CellProjection& projection, const MigratorOptions& options,
                                std::string& error) {
@@ -21,6 +25,8 @@ MigrationPlan planOnProjection(const RoundObservation& observation,
     error.clear();
     return std::move(plan).value();
 }
+
+} // namespace
 
 PredictivePolicy::PredictivePolicy(std::size_t cells, PredictiveOptions options)
     : m_options(std::move(options))

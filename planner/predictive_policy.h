@@ -64,10 +64,4 @@ private:
     std::string m_lastError;
 };
 
-// Plans one round on `projection` for the observation's cluster state; on inconsistent input
-// returns an empty plan and sets `error`.
-MigrationPlan planOnProjection(const RoundObservation& observation,
-                               const CellProjection& projection, const MigratorOptions& options,
-                               std::string& error);
-
 } // namespace rangepilot

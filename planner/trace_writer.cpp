@@ -94,6 +94,20 @@ std::string systemReason(int error) {
 
 } // namespace
 
+void appendCsvField(std::string& line, std::string_view field) {
+    if (!needsCsvQuotes(field)) {
+        line.append(field);
+        return;
+    }
+    line.push_back('"');
+    for (const char c : field) {
+        if (c == '"')
+            line.push_back('"');
+        line.push_back(c);
+    }
+    line.push_back('"');
+}
+
 TraceCsvWriter::TraceCsvWriter(std::FILE* file, std::string name, TraceCsvWriterOptions options)
     : m_file(file)
     , m_name(std::move(name))

@@ -22,9 +22,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rangepilot {
+
+// Appends `field` to `line` as one CSV field: as is, or in double quotes with each quote
+// doubled (RFC 4180) when it holds a comma, quote, CR or LF. Shared by every CSV we write.
+void appendCsvField(std::string& line, std::string_view field);
 
 struct TraceCsvWriterOptions {
     bool include_client = false; // adds the optional `client` column

@@ -76,6 +76,8 @@ private Q_SLOTS:
     void fewDistinctKeysGiveOneCellEach();
     void rangesTileTheKeySpace();
     void fromStartsRejectsBadStarts();
+    void cellSpansOfRanges_data();
+    void cellSpansOfRanges();
 };
 
 void TestKeyCells::lookupAgreesWithLinearScan_data() {
@@ -215,6 +217,44 @@ void TestKeyCells::fromStartsRejectsBadStarts() {
     const auto unsorted = KeyCells::fromStarts({"", "m", "d"});
     QVERIFY(!unsorted.ok());
     QVERIFY(QString::fromStdString(unsorted.error().message).contains(QStringLiteral("start 2")));
+}
+
+void TestKeyCells::cellSpansOfRanges_data() {
+    // Cells start at "", "c", "f", "m", "t".
+    QTest::addColumn<QString>("start");
+    QTest::addColumn<QString>("end");
+    QTest::addColumn<int>("startingFirst");
+    QTest::addColumn<int>("startingEnd");
+    QTest::addColumn<int>("coveringFirst");
+    QTest::addColumn<int>("coveringEnd");
+    QTest::newRow("whole key space") << ""
+                                     << "" << 0 << 5 << 0 << 5;
+    QTest::newRow("on cell boundaries") << "c"
+                                        << "m" << 1 << 3 << 1 << 3;
+    QTest::newRow("straddling both ends") << "d"
+                                          << "n" << 2 << 4 << 1 << 4;
+    QTest::newRow("inside one cell") << "g"
+                                     << "h" << 3 << 3 << 2 << 3;
+    QTest::newRow("unbounded from inside") << "u"
+                                           << "" << 5 << 5 << 4 << 5;
+}
+
+void TestKeyCells::cellSpansOfRanges() {
+    QFETCH(QString, start);
+    QFETCH(QString, end);
+    QFETCH(int, startingFirst);
+    QFETCH(int, startingEnd);
+    QFETCH(int, coveringFirst);
+    QFETCH(int, coveringEnd);
+    const KeyCells cells = KeyCells::fromStarts({"", "c", "f", "m", "t"}).value();
+    const KeyRange range{start.toStdString(), end.toStdString()};
+    const CellSpan starting = cells.cellsStartingIn(range);
+    QCOMPARE(int(starting.first), startingFirst);
+    QCOMPARE(int(starting.end), startingEnd);
+    QCOMPARE(int(starting.size()), std::max(0, startingEnd - startingFirst));
+    const CellSpan covering = cells.cellsCovering(range);
+    QCOMPARE(int(covering.first), coveringFirst);
+    QCOMPARE(int(covering.end), coveringEnd);
 }
 
 QTEST_APPLESS_MAIN(TestKeyCells)

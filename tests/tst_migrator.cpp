@@ -609,9 +609,6 @@ void TestMigrator::nextRoundDoesNotUndoARandomPlan() {
 
 void TestMigrator::batchesTileTheRangeWithinTheBatchSize() {
     Fixture fixture(10, 1, 2);
-    fixture.addShard(0, 10, 0);
-    fixture.addShard(0, 0, 0); // placeholder removed below
-    fixture.shards.pop_back();
     fixture.bytes = {4e6, 4e6, 4e6, 20e6, 1e6, 1e6, 1e6, 1e6, 8e6, 8e6};
     const std::vector<KeyRange> batches = batchRanges(fixture.keyCells, 0, 10, fixture.bytes, 9e6);
     // 4+4 | 4 | 20 (one cell over the size is its own batch) | 1+1+1+1 | 8 | 8
