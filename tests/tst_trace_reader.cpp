@@ -1390,7 +1390,9 @@ void TestTraceReader::parallelProgressIsReportedOnTheCallingThread() {
         });
     QVERIFY(summary.ok());
     QVERIFY(!otherThread);
-    QVERIFY2(done.size() >= 2, qPrintable(QString::number(done.size())));
+    // Reports along the way depend on how far the other ranges got while range 0 (on the calling
+    // thread) was still reading, which is up to the scheduler: only the final report is certain.
+    QVERIFY(!done.empty());
     QVERIFY(std::is_sorted(done.begin(), done.end()));
     QCOMPARE(done.back(), static_cast<std::uint64_t>(content.size()));
     QCOMPARE(summary->bytes, static_cast<std::uint64_t>(content.size()));
