@@ -663,6 +663,12 @@ public:
 
 private:
     TimeMs timeOfSecond(std::int64_t second) const { return m_start + second * kMsPerSecond; }
+    // Metrics start when the policies do: the warm-up's load falls on the same initial layout
+    // under every policy, and counting it would only pull their ratios toward 1.
+    std::int64_t warmupSeconds() const {
+        return (m_options.warmup_ms + kMsPerSecond - 1) / kMsPerSecond;
+    }
+    bool measured(std::int64_t second) const { return second >= warmupSeconds(); }
     double latencyAt(double utilization) const;
     double utilization(double opsPerS, double migrationShare, double networkPerS) const;
 
@@ -816,7 +822,10 @@ void Simulator::advanceTo(std::int64_t second) {
 void Simulator::skipIdleSeconds(std::int64_t count) {
     const std::int64_t from = m_second;
     const std::int64_t to = m_second + count;
-    const std::int64_t minutes = to / kSecondsPerMinute - from / kSecondsPerMinute;
+    // Idle minutes [b − 60, b) are counted when measured: b in (max(from, W + 59), to].
+    const std::int64_t firstMeasured = std::max(from, warmupSeconds() + kSecondsPerMinute - 1);
+    const std::int64_t minutes =
+        to > firstMeasured ? to / kSecondsPerMinute - firstMeasured / kSecondsPerMinute : 0;
     if (latencyAt(0.0) > m_options.sla_p99_ms) {
         for (PolicyRun& run : m_runs)
             run.metrics.sla_violation_minutes += static_cast<double>(minutes);
@@ -874,6 +883,7 @@ bool Simulator::closeSecondFor(PolicyRun& run, std::size_t slot) {
     }
     const auto window = static_cast<double>(m_windowSeconds);
     const auto ring = static_cast<std::size_t>(m_windowSeconds);
+    const bool measuring = measured(m_second);
     bool overloaded = false;
     for (std::size_t host = 0; host < m_hosts; ++host) {
         const double ops = run.secondOps[host];
@@ -887,7 +897,7 @@ bool Simulator::closeSecondFor(PolicyRun& run, std::size_t slot) {
         const double migration = migrating ? run.migrationShare[host] : 0.0;
         const double rho = utilization(run.windowOpsSum[host] / window, migration,
                                        run.windowNetworkSum[host] / window);
-        if (rho > 1.0) {
+        if (rho > 1.0 && measuring) {
             overloaded = true;
             run.metrics.overload_host_s += 1.0;
         }
@@ -908,6 +918,7 @@ void Simulator::closeMinute(std::int64_t boundary) {
     const std::int64_t minuteStart = (boundary - 1) / kSecondsPerMinute * kSecondsPerMinute;
     const auto seconds = static_cast<double>(boundary - minuteStart);
     const TimeMs minuteStartMs = timeOfSecond(minuteStart);
+    const bool measuring = measured(minuteStart);
     for (PolicyRun& run : m_runs) {
         double total = 0.0;
         double busiest = 0.0;
@@ -918,7 +929,7 @@ void Simulator::closeMinute(std::int64_t boundary) {
             active = active || run.minuteOps[host] > 0.0 || run.minuteMigration[host] > 0.0 ||
                      run.minuteNetwork[host] > 0.0;
         }
-        if (total > 0.0)
+        if (total > 0.0 && measuring)
             run.imbalances.push_back(busiest / (total / static_cast<double>(m_hosts)));
         bool violated = false;
         for (std::size_t host = 0; host < m_hosts; ++host) {
@@ -934,7 +945,7 @@ void Simulator::closeMinute(std::int64_t boundary) {
             run.minuteNetwork[host] = 0.0;
             run.minuteMigration[host] = 0.0;
         }
-        if (violated)
+        if (violated && measuring)
             run.metrics.sla_violation_minutes += 1.0;
     }
     m_minuteHasLoad = false;

@@ -32,8 +32,9 @@
 // simulated is late: counted, and attributed to that second. Idle stretches are jumped over
 // (after the load window drains and no move runs) instead of stepped through second by second;
 // policies still get up to max_idle_rounds rounds of an idle cluster, then the clock jumps to the
-// next event. Metrics cover the whole trace, warm-up included (all policies share the same layout
-// then, so comparisons are unaffected).
+// next event. Metrics cover the trace after the warm-up, when the policies act (before it, every
+// policy serves the same initial layout, and counting that would pull their ratios toward 1); the
+// timeline covers all of it.
 //
 // Cost per event: one KeyCells::cellOf, one hash-set probe for the data size, and an array lookup
 // plus a few additions per policy. Per simulated second: O(policies × hosts). Memory: the key

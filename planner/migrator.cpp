@@ -463,7 +463,8 @@ void MovePlanner::setThresholds() {
     m_hotAbove = m_options.overload_threshold;
     m_fillUpTo = m_options.target_utilization;
     if (m_options.balance_band > 0.0) {
-        m_hotAbove = std::min(m_hotAbove, m_meanPeak * (1.0 + m_options.balance_band));
+        m_hotAbove = std::min(m_hotAbove, std::max(m_options.balance_floor,
+                                                   m_meanPeak * (1.0 + m_options.balance_band)));
         m_fillUpTo = std::min(m_fillUpTo, m_meanPeak * (1.0 + m_options.balance_band / 2.0));
     }
 }
@@ -596,8 +597,10 @@ std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
 std::optional<std::string> MovePlanner::antiThrashVeto(const MoveChoice& choice) const {
     const RangeState& range = m_state.range(choice.range);
     const TimeMs now = m_input.now;
+    // A cooldown damps balancing churn; it does not stand in the way of a projected overload.
+    const bool sourceOverloaded = choice.source_before > m_options.overload_threshold;
     if (const std::optional<TimeMs> moved = m_input.history.lastMoveOverlapping(range.range);
-        moved && *moved > now - m_options.cooldown_ms) {
+        !sourceOverloaded && moved && *moved > now - m_options.cooldown_ms) {
         return "cooldown: an overlapping range moved " +
                std::to_string((now - *moved) / kMsPerMinute) + " min ago (cooldown " +
                std::to_string(m_options.cooldown_ms / kMsPerMinute) + " min)";
@@ -771,6 +774,8 @@ Status validate(const MigratorOptions& options) {
         return Error{"merge_below must be in [0, split_above)"};
     if (!std::isfinite(options.balance_band) || options.balance_band < 0.0)
         return Error{"balance_band must be >= 0 (0 = off)"};
+    if (!std::isfinite(options.balance_floor) || options.balance_floor < 0.0)
+        return Error{"balance_floor must be >= 0"};
     if (!std::isfinite(options.min_gain) || options.min_gain <= 0.0)
         return Error{"min_gain must be > 0"};
     if (!std::isfinite(options.min_shard_bytes) || options.min_shard_bytes < 0.0)

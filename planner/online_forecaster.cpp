@@ -44,6 +44,26 @@ double alphaForHalfLife(double halfLife) {
     return 1.0 - std::exp2(-1.0 / halfLife);
 }
 
+// A seasonal cell's projection. `expectedNow` is the seasonal model's value for the stretch of time
+// `residualLevel` covers; the cell's residual (how far it is off the model right now) carries on
+// over the horizon:
+//  - above the model, as load on top: a hot spot nobody expected stays projected, however the
+//    pattern goes on;
+//  - below it, as a factor: the cell runs at a fraction of its pattern (a fixed amount would carry
+//    a hot hour's shortfall into the quiet hour after it, and could cancel it out).
+// So a hot spot the model expected moves on with the model instead of also staying where it is
+// now (as max(recent, seasonal) would have it), and a noisy cell's projection has mean ≈ its
+// pattern. Without `expectedNow` (no season covers the stretch) the projection is the larger of
+// the recent level and the seasonal value.
+double seasonalWithResidual(double seasonal, double recent, double residualLevel,
+                            std::optional<double> expectedNow) {
+    if (!expectedNow)
+        return std::max(recent, seasonal);
+    if (residualLevel >= *expectedNow)
+        return seasonal + (residualLevel - *expectedNow);
+    return seasonal * (residualLevel / *expectedNow);
+}
+
 bool isPositiveFinite(double value) {
     return std::isfinite(value) && value > 0.0;
 }
@@ -67,6 +87,8 @@ Status validate(const OnlineForecastOptions& options) {
                      std::to_string(kMaxRingBuckets) + " buckets"};
     if (!isPositiveFinite(options.recent_half_life_rounds))
         return Error{"recent_half_life_rounds must be > 0"};
+    if (!isPositiveFinite(options.residual_half_life_rounds))
+        return Error{"residual_half_life_rounds must be > 0"};
     if (options.skill_lead_ms < 0 || options.skill_lead_ms % options.step_ms != 0)
         return Error{"skill_lead_ms must be a non-negative multiple of step_ms"};
     if (options.skill_lead_ms >= options.season_ms)
@@ -94,6 +116,7 @@ OnlineCellForecaster::OnlineCellForecaster(std::size_t cells, OnlineForecastOpti
     m_ringBuckets = m_bucketsPerSeason * m_options.seasons_kept;
     m_leadBuckets = static_cast<std::size_t>(m_options.skill_lead_ms / m_options.step_ms);
     m_recentAlpha = alphaForHalfLife(m_options.recent_half_life_rounds);
+    m_residualAlpha = alphaForHalfLife(m_options.residual_half_life_rounds);
     m_levelAlpha = alphaForHalfLife(m_options.level_half_life_rounds);
     m_skillAlpha = alphaForHalfLife(m_options.skill_half_life_steps);
     double weight = 1.0;
@@ -106,6 +129,7 @@ OnlineCellForecaster::OnlineCellForecaster(std::size_t cells, OnlineForecastOpti
     m_accSums.assign(row, 0.0);
     m_actual.assign(row, 0.0);
     m_recent.assign(row, 0.0);
+    m_residualLevel.assign(row, 0.0);
     m_ring.assign(m_ringBuckets * row, 0.0f);
     m_ringBucket.assign(m_ringBuckets, kNoBucket);
     m_ringTotal.assign(m_ringBuckets, SlotValues{});
@@ -189,6 +213,7 @@ void OnlineCellForecaster::accumulate(std::span<const ResourceVector> cellRates,
 void OnlineCellForecaster::updateRecentLevel(std::span<const ResourceVector> cellRates) {
     // The first round sets the level: an EWMA started at 0 would read as a ramp-up.
     const double alpha = m_recentInitialized ? m_recentAlpha : 1.0;
+    const double residualAlpha = m_recentInitialized ? m_residualAlpha : 1.0;
     const double levelAlpha = m_recentInitialized ? m_levelAlpha : 1.0;
     SlotValues roundTotal{};
     for (std::size_t cell = 0; cell < m_cells; ++cell) {
@@ -196,6 +221,8 @@ void OnlineCellForecaster::updateRecentLevel(std::span<const ResourceVector> cel
             const double rate = observedRate(cellRates, cell, slot);
             double& level = m_recent[cell * kSlots + slot];
             level += alpha * (rate - level);
+            double& residualLevel = m_residualLevel[cell * kSlots + slot];
+            residualLevel += residualAlpha * (rate - residualLevel);
             roundTotal[slot] += rate;
         }
     }
@@ -441,12 +468,52 @@ std::size_t OnlineCellForecaster::memoryBytes() const {
     return sizeof(*this) + m_ring.capacity() * sizeof(float) +
            m_snapLevel.capacity() * sizeof(float) +
            (m_accSums.capacity() + m_actual.capacity() + m_recent.capacity() +
-            m_recentError.capacity() + m_seasonalError.capacity()) *
+            m_residualLevel.capacity() + m_recentError.capacity() + m_seasonalError.capacity()) *
                sizeof(double) +
            m_ringBucket.capacity() * sizeof(std::int64_t) +
            m_ringTotal.capacity() * sizeof(SlotValues) +
            m_snapBoundary.capacity() * sizeof(std::int64_t) +
            m_snapRatio.capacity() * sizeof(SlotValues) + m_model.capacity() * sizeof(CellModel);
+}
+
+// The seasonal model's values for the stretch of time the recent level averages: the recent
+// level's EWMA weights applied to the seasonal estimates of the rounds behind `now`, per cell and
+// slot (before the level correction). None when no season covers that stretch.
+std::optional<std::vector<double>>
+OnlineCellForecaster::seasonalCounterpartOfRecent(TimeMs now) const {
+    // The weight of each bucket the recent level's rounds fall into, newest first.
+    std::vector<std::pair<std::int64_t, double>> bucketWeights;
+    const std::size_t maxRounds =
+        static_cast<std::size_t>(m_options.season_ms / m_options.round_ms);
+    double weight = m_residualAlpha;
+    for (std::size_t round = 0; round < maxRounds && weight >= m_residualAlpha * kEwmaTailWeight;
+         ++round, weight *= 1.0 - m_residualAlpha) {
+        const TimeMs roundEnd = now - static_cast<TimeMs>(round) * m_options.round_ms;
+        if (roundEnd <= m_firstStartMs)
+            break;
+        const std::int64_t bucket = floorDiv(roundEnd - 1, m_options.step_ms);
+        if (bucketWeights.empty() || bucketWeights.back().first != bucket)
+            bucketWeights.emplace_back(bucket, 0.0);
+        bucketWeights.back().second += weight;
+    }
+    const std::size_t row = m_cells * kSlots;
+    std::vector<double> out(row, 0.0);
+    double weightSum = 0.0;
+    for (const auto& [bucket, bucketWeight] : bucketWeights) {
+        const std::vector<SeasonSource> sources = seasonSources(bucket);
+        for (const SeasonSource& source : sources) {
+            const float* const in = m_ring.data() + source.slot * row;
+            const double sourceWeight = bucketWeight * source.weight;
+            for (std::size_t i = 0; i < row; ++i)
+                out[i] += sourceWeight * in[i];
+        }
+        weightSum += sources.empty() ? 0.0 : bucketWeight;
+    }
+    if (weightSum <= 0.0)
+        return std::nullopt;
+    for (double& value : out)
+        value /= weightSum;
+    return out;
 }
 
 // ---- Projection -----------------------------------------------------------------------------
@@ -482,6 +549,8 @@ CellProjection OnlineCellForecaster::project(TimeMs now,
         }
     }
     const SlotValues ratio = anySeasonal ? levelRatios(now) : SlotValues{};
+    const std::optional<std::vector<double>> expectedNow =
+        anySeasonal ? seasonalCounterpartOfRecent(now) : std::nullopt;
     const auto tailWeight = static_cast<double>(step - offset);
     const auto headWeight = static_cast<double>(offset);
 
@@ -491,6 +560,7 @@ CellProjection OnlineCellForecaster::project(TimeMs now,
         for (Slot slot = 0; slot < kSlots; ++slot) {
             const std::size_t i = cell * kSlots + slot;
             const double level = m_recent[i];
+            const double residualLevel = m_residualLevel[i];
             for (std::size_t k = 0; k < steps; ++k) {
                 double value = level;
                 if (seasonal) {
@@ -505,7 +575,10 @@ CellProjection OnlineCellForecaster::project(TimeMs now,
                         weight += headWeight;
                     }
                     if (weight > 0.0)
-                        value = std::max(level, sum / weight * ratio[slot]);
+                        value = seasonalWithResidual(
+                            sum / weight * ratio[slot], level, residualLevel,
+                            expectedNow ? std::optional((*expectedNow)[i] * ratio[slot])
+                                        : std::nullopt);
                 }
                 projection.setRate(index, k, kModeledResources[slot], value);
             }

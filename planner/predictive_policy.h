@@ -4,8 +4,9 @@
 // cluster simulator and the console's auto-apply.
 //
 // Predictive: every round it feeds the round's per-cell load to an OnlineCellForecaster, asks it
-// for the projected load over the horizon (seasonal where the daily pattern has skill, the recent
-// level everywhere, whichever is higher), and lets the migrator plan on that projection. Where
+// for the projected load over the horizon (seasonal where the daily pattern has skill, corrected
+// by what each cell does now; the recent level elsewhere), and lets the migrator plan on that
+// projection. Where
 // nothing recurs (hot spots that jump at random) the projection is the recent level, so the
 // policy degrades to acting on load that is already there, without the reactive policy's wait.
 //

@@ -319,6 +319,10 @@ void TestMigrator::balanceBandEvensOutLoad() {
     // A band so wide that 60% is within it: nothing.
     options.balance_band = 0.6;
     QVERIFY(fixture.plan(options).moves.empty());
+    // Under the balance floor the band does not apply: 60% leaves enough headroom.
+    options.balance_band = 0.25;
+    options.balance_floor = 0.65;
+    QVERIFY(fixture.plan(options).moves.empty());
 }
 
 void TestMigrator::neverPutsATargetOverCapacity() {
@@ -433,6 +437,30 @@ void TestMigrator::startByIsBeforeTheHotSpot() {
 }
 
 void TestMigrator::cooldownAndUndoWindowHoldMoves() {
+    // A balancing move (host-1 at 60% against a 35% mean, under the overload threshold) respects
+    // the cooldown.
+    Fixture balancing(4, 1, 2);
+    balancing.addShard(0, 1, 0);
+    balancing.addShard(1, 2, 0);
+    balancing.addShard(2, 4, 1);
+    balancing.setOps(0, 35.0);
+    balancing.setOps(1, 25.0);
+    balancing.setOps(2, 5.0);
+    balancing.setOps(3, 5.0);
+    MigratorOptions withBand;
+    withBand.split_above = 1.0;
+    const MigrationPlan unhindered = balancing.plan(withBand);
+    QCOMPARE(unhindered.moves.size(), std::size_t(1));
+    const MoveInstruction& balancingMove = unhindered.moves.front();
+    QCOMPARE(balancingMove.shard, ShardId(2)); // the 35% shard would put host-2 past mean + band
+    balancing.history.recordMove({balancingMove.shard, balancingMove.range, "host-9", "host-1", 1e6,
+                                  kNow - 10 * kMsPerMinute});
+    MigrationPlan plan = balancing.plan(withBand);
+    QVERIFY(plan.moves.empty());
+    QCOMPARE(plan.held.size(), std::size_t(1));
+    QVERIFY2(plan.held.front().why.find("cooldown") == 0, plan.held.front().why.c_str());
+
+    // A host projected over the overload threshold (90%) is not kept hot by a cooldown.
     Fixture fixture(4, 1, 2);
     fixture.addShard(0, 1, 0);
     fixture.addShard(1, 2, 0);
@@ -447,16 +475,12 @@ void TestMigrator::cooldownAndUndoWindowHoldMoves() {
     const MigrationPlan free = fixture.plan(options);
     QCOMPARE(free.moves.size(), std::size_t(1));
     const MoveInstruction& wanted = free.moves.front();
-
-    // Moved 10 minutes ago (elsewhere): cooldown.
     fixture.history.recordMove(
         {wanted.shard, wanted.range, "host-9", "host-1", 1e6, kNow - 10 * kMsPerMinute});
-    MigrationPlan plan = fixture.plan(options);
-    QVERIFY(!plan.held.empty());
-    QVERIFY2(plan.held.front().why.find("cooldown") == 0, plan.held.front().why.c_str());
-    // The other shard goes instead, if it is enough.
-    for (const MoveInstruction& move : plan.moves)
-        QVERIFY(move.shard != wanted.shard);
+    plan = fixture.plan(options);
+    QVERIFY(plan.held.empty());
+    QCOMPARE(plan.moves.size(), std::size_t(1));
+    QCOMPARE(plan.moves.front().shard, wanted.shard);
 
     // Came from host-2 40 minutes ago (past the cooldown, inside the undo window): held too.
     fixture.history = MoveHistory();
@@ -681,6 +705,10 @@ void TestMigrator::invalidOptionsAreNamed_data() {
                                        << "merge_below must be in [0, split_above)";
     QTest::newRow("gain") << "min_gain"
                           << "min_gain must be > 0";
+    QTest::newRow("band") << "balance_band"
+                          << "balance_band must be >= 0 (0 = off)";
+    QTest::newRow("floor") << "balance_floor"
+                           << "balance_floor must be >= 0";
     QTest::newRow("weight") << "weight"
                             << "the weight of network must be >= 0";
 }
@@ -699,6 +727,8 @@ void TestMigrator::invalidOptionsAreNamed() {
         options.min_gain = 0.0;
     else if (field == QLatin1String("balance_band"))
         options.balance_band = -0.1;
+    else if (field == QLatin1String("balance_floor"))
+        options.balance_floor = -0.1;
     else
         options.weights.weight[Resource::NetworkBytes] = -1.0;
     const Status status = validate(options);

@@ -137,6 +137,7 @@ private Q_SLOTS:
     void beforeAFullSeasonEveryCellIsRecent();
     void dailyBumpIsAnticipated_data();
     void dailyBumpIsAnticipated();
+    void expectedHotSpotsPassUnexpectedOnesStay();
     void cellsWithoutEvidenceFollowTheCluster();
     void randomHotSpotsFallBackToRecent();
     void levelCorrectionScalesThePattern_data();
@@ -172,13 +173,15 @@ void TestOnlineForecaster::validateNamesTheProblem_data() {
     QTest::newRow("level half-life") << 13 << QStringLiteral("level_half_life_rounds must be > 0");
     QTest::newRow("pooled weight") << 14 << QStringLiteral("pooled_skill_weight must be >= 0");
     QTest::newRow("tolerance") << 15 << QStringLiteral("seasonal_tolerance must be >= 0");
+    QTest::newRow("residual half-life")
+        << 16 << QStringLiteral("residual_half_life_rounds must be > 0");
 }
 
 void TestOnlineForecaster::validateNamesTheProblem() {
     QFETCH(int, breakage);
     QFETCH(QString, message);
     using Breakage = void (*)(OnlineForecastOptions&);
-    const std::array<Breakage, 16> breakages{
+    const std::array<Breakage, 17> breakages{
         [](OnlineForecastOptions&) {},
         [](OnlineForecastOptions& o) { o.round_ms = 0; },
         [](OnlineForecastOptions& o) { o.step_ms = 90'000; },
@@ -197,6 +200,7 @@ void TestOnlineForecaster::validateNamesTheProblem() {
         [](OnlineForecastOptions& o) {
             o.seasonal_tolerance = std::numeric_limits<double>::infinity();
         },
+        [](OnlineForecastOptions& o) { o.residual_half_life_rounds = 0.0; },
     };
     OnlineForecastOptions options;
     breakages.at(static_cast<std::size_t>(breakage))(options);
@@ -233,13 +237,13 @@ void TestOnlineForecaster::beforeAFullSeasonEveryCellIsRecent() {
         }
     }
 
-    // The recent level is an EWMA with a half-life of 3 rounds: a jump from 10 to 20 is half
-    // absorbed after 3 rounds.
+    // The recent level is an EWMA with a half-life of 1 round: a jump from 10 to 20 is half
+    // absorbed after 1 round.
     OnlineCellForecaster jump(1, {});
     const OpsPattern step = [](std::size_t, std::size_t minute) {
         return minute < 60 ? 10.0 : 20.0;
     };
-    feed(jump, step, 0, 63);
+    feed(jump, step, 0, 61);
     QVERIFY(std::abs(jump.recentLevel(0)[Resource::Ops] - 15.0) < 1e-9);
     QVERIFY(std::abs(jump.recentLevel(0)[Resource::NetworkBytes] - 15.0 * 1500.0) < 1e-6);
     QCOMPARE(jump.recentLevel(0)[Resource::Memory], 0.0);
@@ -290,6 +294,43 @@ void TestOnlineForecaster::dailyBumpIsAnticipated() {
             1.3 * meanOps(dailyBump, kBumpCell + 1, now + 40, 5));
 }
 
+void TestOnlineForecaster::expectedHotSpotsPassUnexpectedOnesStay() {
+    // The daily bump, and on day 2 a surprise: cell 3 is 8× hotter from 19:50 on.
+    constexpr std::size_t kSurpriseCell = 3;
+    const std::size_t surpriseFrom = minuteOf(2, 19, 50);
+    const OpsPattern pattern = [surpriseFrom](std::size_t cell, std::size_t minute) {
+        const bool surprise = cell == kSurpriseCell && minute >= surpriseFrom;
+        return dailyBump(cell, minute) * (surprise ? kBumpFactor : 1.0);
+    };
+    OnlineCellForecaster forecaster(kCells, {});
+    const std::size_t now = minuteOf(2, 20, 10); // inside the bump
+    feed(forecaster, pattern, 0, now);
+    QVERIFY(forecaster.modelOf(kBumpCell) == OnlineCellForecaster::CellModel::Seasonal);
+    QVERIFY(forecaster.modelOf(kSurpriseCell) == OnlineCellForecaster::CellModel::Seasonal);
+    const CellProjection projection = forecaster.project(timeOf(now), {});
+
+    // The bump is hot now, and the seasonal model says it ends at 20:30: it is not projected
+    // on past that (a projection of max(recent, seasonal) would hold it for the whole hour).
+    const double bumpNow = forecaster.recentLevel(kBumpCell)[Resource::Ops];
+    QVERIFY(bumpNow > 5.0 * meanOps(pattern, kBumpCell, now + 30, 5));
+    for (std::size_t step = 5; step < projection.steps(); ++step) {
+        const double actual = meanOps(pattern, kBumpCell, now + step * 5, 5);
+        const double projected = projection.rate(kBumpCell, step, Resource::Ops);
+        QVERIFY2(
+            std::abs(projected - actual) < 0.25 * actual,
+            qPrintable(QStringLiteral("step %1: %2 vs %3").arg(step).arg(projected).arg(actual)));
+    }
+    // Nothing expected the surprise: it stays projected at its level over the whole horizon.
+    const double surpriseNow = forecaster.recentLevel(kSurpriseCell)[Resource::Ops];
+    for (std::size_t step = 0; step < projection.steps(); ++step) {
+        const double projected = projection.rate(kSurpriseCell, step, Resource::Ops);
+        QVERIFY2(
+            projected > 0.85 * surpriseNow,
+            qPrintable(
+                QStringLiteral("step %1: %2 vs %3").arg(step).arg(projected).arg(surpriseNow)));
+    }
+}
+
 void TestOnlineForecaster::cellsWithoutEvidenceFollowTheCluster() {
     // Flat noisy cells and a hot cell sweeping the key space daily: cell c is 8× hotter from
     // 01:00 + 40·c minutes for 40 minutes. On the second day a cell the sweep has not reached
@@ -307,7 +348,11 @@ void TestOnlineForecaster::cellsWithoutEvidenceFollowTheCluster() {
     QCOMPARE(hotCellAt(now), std::size_t{16});
     const CellIndex ahead = 17; // hot from 12:20, steps 8–11 of the projection
 
-    OnlineCellForecaster forecaster(kCells, {});
+    // A smoother recent level than the default, so that the cell's own errors do favour Recent
+    // (with a half-life of one round the noise of today's minutes loses to yesterday's bucket).
+    OnlineForecastOptions options;
+    options.recent_half_life_rounds = 3.0;
+    OnlineCellForecaster forecaster(kCells, options);
     feed(forecaster, sweep, 0, now);
     const OnlineCellForecaster::CellSkill own = forecaster.skillOf(ahead);
     QVERIFY2(own.seasonal_error > own.recent_error,
@@ -321,7 +366,7 @@ void TestOnlineForecaster::cellsWithoutEvidenceFollowTheCluster() {
     }
 
     // On its own errors alone, the cell would wait for the sweep to come round once more.
-    OnlineForecastOptions ownOnly;
+    OnlineForecastOptions ownOnly = options;
     ownOnly.pooled_skill_weight = 0.0;
     ownOnly.seasonal_tolerance = 0.0;
     OnlineCellForecaster alone(kCells, ownOnly);
@@ -446,13 +491,20 @@ void TestOnlineForecaster::levelCorrectionScalesThePattern() {
              qPrintable(QString::number(ratio)));
     QCOMPARE(forecaster.levelRatio(timeOf(now), Resource::DiskBytes), ratio);
 
+    // Days 0 and 1 agree, so the seasonal estimate is yesterday's bump, scaled by the level
+    // correction. What the clamp cuts off is still seen in the cell now, and its residual carries
+    // it on: above the corrected pattern as load on top, below it as a factor.
+    const double yesterdayNow = meanOps(pattern, kBumpCell, now - 5 - kRoundsPerDay, 5);
     const CellProjection projection = forecaster.project(timeOf(now), {});
     for (std::size_t step = 6; step < projection.steps(); ++step) {
-        // Days 0 and 1 agree, so the seasonal estimate is yesterday's bump.
         const double yesterday = meanOps(pattern, kBumpCell, now + step * 5 - kRoundsPerDay, 5);
+        const double expected =
+            dayFactor >= expectedRatio
+                ? expectedRatio * yesterday + (dayFactor - expectedRatio) * yesterdayNow
+                : dayFactor * yesterday;
         const double projected = projection.rate(kBumpCell, step, Resource::Ops);
-        QVERIFY2(std::abs(projected / yesterday - expectedRatio) < 0.02 * expectedRatio,
-                 qPrintable(QStringLiteral("step %1: %2").arg(step).arg(projected / yesterday)));
+        QVERIFY2(std::abs(projected / expected - 1.0) < 0.02,
+                 qPrintable(QStringLiteral("step %1: %2").arg(step).arg(projected / expected)));
     }
 }
 
@@ -553,7 +605,7 @@ void TestOnlineForecaster::gapsAreUnknownNotZero() {
     feed(forecaster, pattern, minuteOf(1, 12, 0), minuteOf(1, 12, 1));
     // The recent level resumes from where it was: one EWMA update, not a restart from 0 or from
     // the new round alone.
-    const double alpha = 1.0 - std::exp2(-1.0 / 3.0);
+    const double alpha = 1.0 - std::exp2(-1.0 / OnlineForecastOptions{}.recent_half_life_rounds);
     const double expected =
         levelBeforeGap + alpha * (pattern(3, minuteOf(1, 12, 0)) - levelBeforeGap);
     QVERIFY(std::abs(forecaster.recentLevel(3)[Resource::Ops] - expected) < 1e-9 * expected);
