@@ -1,7 +1,8 @@
 #pragma once
 
 // rangepilot-plan's subcommands and what they share: the trace options (our format or a foreign
-// log's column mapping), bad-line and progress reporting on stderr, and number formatting.
+// log's column mapping), the generated workload's options, bad-line and progress reporting on
+// stderr, and number formatting.
 //
 // Exit codes: 0 success, 1 the work failed (unreadable input, strict mode hit a bad line, I/O
 // error), 2 the command line was wrong.
@@ -9,6 +10,7 @@
 #include "analysis.h"
 #include "cli_options.h"
 #include "trace_reader.h"
+#include "workload_generator.h"
 
 #include <cstdint>
 #include <optional>
@@ -30,6 +32,20 @@ int runCompare(const std::vector<std::string>& arguments);
 // Options for reading a trace: our format or a foreign log's column mapping, strict mode.
 void addTraceReadOptions(CommandLine& commandLine);
 Result<TraceReadOptions> traceReadOptionsFrom(const CommandLine& commandLine);
+// The first of those options given on the command line, if any (they make no sense for a
+// generated workload).
+std::optional<std::string> givenTraceReadOption(const CommandLine& commandLine);
+
+// The generator's scenario names, comma-separated, for help texts and errors.
+std::string scenarioList();
+
+// --hours and --rate of a generated workload, worded alike in every command that has them.
+void addScenarioLengthOptions(CommandLine& commandLine);
+
+// The generated workload a command line asks for: --scenario (default diurnal), --hours, --rate,
+// --seed, and where the command declares them --keys, --key-prefix, --zipf, --clients, --start;
+// checked by validate(const WorkloadOptions&). Errors are usage errors.
+Result<WorkloadOptions> workloadOptionsFrom(const CommandLine& commandLine);
 
 // The read options plus those for building a load map, shared by analyze and forecast.
 void addTraceOptions(CommandLine& commandLine);

@@ -1,4 +1,5 @@
 #include "plan_commands.h"
+#include "timestamp.h"
 
 #include <chrono>
 #include <cstdio>
@@ -11,15 +12,38 @@ namespace {
 
 constexpr std::uint64_t kBadLinesShown = 20;
 
+struct TraceReadOption {
+    const char* name;
+    const char* valueName; // empty for a flag
+    const char* help;
+};
+
+// One list for declaring the trace-read options and for finding any of them on a command line.
+constexpr TraceReadOption kTraceReadOptions[] = {
+    {"--columns", "MAP", "foreign log: 1-based field positions, e.g. ts=1,key=5,op=6"},
+    {"--no-header", "", "the first line is data (a header row is still detected)"},
+    {"--time-unit", "UNIT", "numeric ts unit: s, ms (default), us, ns"},
+    {"--delimiter", "CHAR", "field delimiter (default ','; 'tab' for \\t)"},
+    {"--strict", "", "stop at the first bad line with an error"},
+};
+
 } // namespace
 
 void addTraceReadOptions(CommandLine& commandLine) {
-    commandLine.addOption("--columns", "MAP",
-                          "foreign log: 1-based field positions, e.g. ts=1,key=5,op=6");
-    commandLine.addFlag("--no-header", "the first line is data (a header row is still detected)");
-    commandLine.addOption("--time-unit", "UNIT", "numeric ts unit: s, ms (default), us, ns");
-    commandLine.addOption("--delimiter", "CHAR", "field delimiter (default ','; 'tab' for \\t)");
-    commandLine.addFlag("--strict", "stop at the first bad line with an error");
+    for (const TraceReadOption& option : kTraceReadOptions) {
+        if (option.valueName[0] == '\0')
+            commandLine.addFlag(option.name, option.help);
+        else
+            commandLine.addOption(option.name, option.valueName, option.help);
+    }
+}
+
+std::optional<std::string> givenTraceReadOption(const CommandLine& commandLine) {
+    for (const TraceReadOption& option : kTraceReadOptions) {
+        if (commandLine.has(option.name))
+            return option.name;
+    }
+    return std::nullopt;
 }
 
 void addTraceOptions(CommandLine& commandLine) {
@@ -56,6 +80,59 @@ Result<TraceReadOptions> traceReadOptionsFrom(const CommandLine& commandLine) {
         else
             return Error{"--delimiter: '" + *delimiter + "' is not a single character or 'tab'"};
     }
+    return options;
+}
+
+std::string scenarioList() {
+    std::string names;
+    for (const Scenario scenario : allScenarios()) {
+        if (!names.empty())
+            names += ", ";
+        names += scenarioName(scenario);
+    }
+    return names;
+}
+
+void addScenarioLengthOptions(CommandLine& commandLine) {
+    commandLine.addOption("--hours", "H", "trace length in hours (default 24)");
+    commandLine.addOption("--rate", "EPS", "average events per second (default 1000)");
+}
+
+Result<WorkloadOptions> workloadOptionsFrom(const CommandLine& commandLine) {
+    WorkloadOptions options;
+    const std::string scenario = commandLine.valueOr("--scenario", "diurnal");
+    const auto parsed = parseScenario(scenario);
+    if (!parsed)
+        return Error{"--scenario: '" + scenario + "' is not one of " + scenarioList()};
+    options.scenario = *parsed;
+
+    const auto hours = commandLine.number("--hours", 24, 1e-6, 8784);
+    const auto rate = commandLine.number("--rate", 1000, 1e-6, 1e7);
+    const auto seed = commandLine.integer("--seed", 1, 0, INT64_MAX);
+    const auto keys = commandLine.integer("--keys", 1'000'000, 1, INT64_MAX);
+    const auto zipf = commandLine.number("--zipf", 0.99, 0, 10);
+    const auto clients = commandLine.integer("--clients", 16, 1, UINT32_MAX);
+    for (const Error* error :
+         {hours.ok() ? nullptr : &hours.error(), rate.ok() ? nullptr : &rate.error(),
+          seed.ok() ? nullptr : &seed.error(), keys.ok() ? nullptr : &keys.error(),
+          zipf.ok() ? nullptr : &zipf.error(), clients.ok() ? nullptr : &clients.error()}) {
+        if (error)
+            return *error;
+    }
+    options.zipf_s = zipf.value();
+    options.client_count = static_cast<std::uint32_t>(clients.value());
+    options.key_prefix = commandLine.valueOr("--key-prefix", options.key_prefix);
+    options.hours = hours.value();
+    options.rate_eps = rate.value();
+    options.seed = static_cast<std::uint64_t>(seed.value());
+    options.key_count = static_cast<std::uint64_t>(keys.value());
+    if (const auto start = commandLine.value("--start")) {
+        const char* reason = nullptr;
+        if (!parseTimestamp(*start, TimeUnit::Milliseconds, options.start_ms, reason))
+            return Error{"--start: '" + *start + "': " + reason};
+    }
+    if (const Status valid = validate(options); !valid.ok())
+        return Error{valid.message()};
     return options;
 }
 

@@ -1,14 +1,17 @@
-// rangepilot-plan simulate / compare: replay a trace against a modeled cluster under balancing
-// policies and report overload, latency, balance and what the moves cost.
+// rangepilot-plan simulate / compare: replay a trace, or a workload generated in process, against
+// a modeled cluster under balancing policies and report overload, latency, balance and what the
+// moves cost.
 
 #include "json_writer.h"
 #include "plan_commands.h"
 #include "policy_catalog.h"
 #include "timestamp.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <span>
 #include <sstream>
 
 namespace rangepilot {
@@ -17,7 +20,18 @@ namespace {
 
 constexpr double kBytesPerMegabyte = 1e6;
 
+// The help paragraph on --scenario that simulate and compare share.
+std::string scenarioHelp() {
+    return "With --scenario NAME (" + scenarioList() +
+           ")\n"
+           "the workload is generated in process: the events 'generate' writes for the same\n"
+           "--scenario, --hours, --rate and --seed, without a file.";
+}
+
 void addSimulationOptions(CommandLine& commandLine) {
+    commandLine.addOption("--scenario", "NAME",
+                          "a generated workload instead of TRACE (with --hours, --rate, --seed)");
+    addScenarioLengthOptions(commandLine);
     addTraceReadOptions(commandLine);
     commandLine.addOption("--hosts", "H", "hosts in the modeled cluster (default 8)");
     commandLine.addOption("--capacity-ops", "N",
@@ -33,24 +47,59 @@ void addSimulationOptions(CommandLine& commandLine) {
                           "its end (default 10m)");
     commandLine.addOption("--round", "DURATION", "planning round (default 1m)");
     commandLine.addOption("--sla-ms", "MS", "modeled p99 latency threshold (default 10)");
-    commandLine.addOption("--seed", "N", "seed for the layout's key sample (default 1)");
+    commandLine.addOption("--seed", "N",
+                          "seed for the layout's key sample and, with --scenario, for the "
+                          "generated workload (default 1)");
     commandLine.addOption("--timeline", "FILE.csv",
                           "write per-minute load per host and every decision, for plots");
     commandLine.addFlag("--json", "print one JSON object on stdout");
 }
 
 struct SimulationRequest {
-    std::string trace;
+    std::string source_name; // what the output calls the source: TRACE, or the scenario
+    std::string trace;       // empty when the workload is generated
     TraceReadOptions read;
+    std::optional<WorkloadOptions> workload; // --scenario
     SimulationOptions simulation;
     std::optional<std::string> timeline;
     bool json = false;
 };
 
-Result<SimulationRequest> simulationRequestFrom(const CommandLine& commandLine) {
-    if (commandLine.positionals().size() != 1)
-        return Error{"expects exactly one TRACE file; see --help"};
-    SimulationRequest request;
+// A number as short as it reads back exactly, without an exponent: "48", "0.5", "1000".
+std::string shortestDecimal(double value) {
+    char buffer[128];
+    const auto result =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+    return std::string(buffer, result.ptr);
+}
+
+// "scenario:hotspot-drift hours=48 rate=1000 seed=1": names a generated workload in the output
+// where a trace's path would be.
+std::string scenarioLabel(const WorkloadOptions& workload) {
+    return "scenario:" + std::string(scenarioName(workload.scenario)) +
+           " hours=" + shortestDecimal(workload.hours) +
+           " rate=" + shortestDecimal(workload.rate_eps) + " seed=" + std::to_string(workload.seed);
+}
+
+// The generated workload --scenario asks for; the trace-read options are for files only.
+Status takeScenario(const CommandLine& commandLine, SimulationRequest& request) {
+    if (const auto option = givenTraceReadOption(commandLine))
+        return Error{*option + " applies only to a TRACE file, not with --scenario"};
+    auto workload = workloadOptionsFrom(commandLine);
+    if (!workload)
+        return workload.error();
+    request.source_name = scenarioLabel(workload.value());
+    request.workload = std::move(workload).value();
+    return Status::success();
+}
+
+// The TRACE file and how to read it; --hours and --rate are for a generated workload only.
+Status takeTrace(const CommandLine& commandLine, SimulationRequest& request) {
+    for (const char* option : {"--hours", "--rate"}) {
+        if (commandLine.has(option))
+            return Error{std::string(option) +
+                         " applies only with --scenario NAME, not to a TRACE file"};
+    }
     request.trace = commandLine.positionals().front();
     if (request.trace == "-")
         return Error{"TRACE must be a file, not '-': the simulator reads it more than once"};
@@ -58,6 +107,27 @@ Result<SimulationRequest> simulationRequestFrom(const CommandLine& commandLine) 
     if (!read)
         return read.error();
     request.read = read.value();
+    request.source_name = request.trace;
+    return Status::success();
+}
+
+// Exactly one source: a TRACE file or --scenario.
+Status takeSource(const CommandLine& commandLine, SimulationRequest& request) {
+    const std::size_t traces = commandLine.positionals().size();
+    const bool generated = commandLine.has("--scenario");
+    if (traces > 1)
+        return Error{"expects exactly one TRACE file; see --help"};
+    if (traces == 1 && generated)
+        return Error{"give either a TRACE file or --scenario NAME, not both"};
+    if (traces == 0 && !generated)
+        return Error{"expects a TRACE file or --scenario NAME; see --help"};
+    return generated ? takeScenario(commandLine, request) : takeTrace(commandLine, request);
+}
+
+Result<SimulationRequest> simulationRequestFrom(const CommandLine& commandLine) {
+    SimulationRequest request;
+    if (Status source = takeSource(commandLine, request); !source)
+        return Error{source.message()};
     SimulationOptions& options = request.simulation;
     std::optional<Error> error;
     double megabytesPerSecond = 50.0;
@@ -185,6 +255,26 @@ void printTable(std::ostream& out, const std::string& trace, const SimulationRes
                "not a policy.\n";
 }
 
+// Runs the policies over the generated workload, or over the trace file and then reports its bad
+// lines on stderr.
+Result<SimulationResult> simulateSource(const SimulationRequest& request,
+                                        std::span<const PolicySpec> specs,
+                                        SimulationTimeline* timeline) {
+    if (request.workload) {
+        WorkloadEventSource source(*request.workload);
+        return simulate(source, specs, request.simulation, timeline);
+    }
+    TraceFileSource source(request.trace, request.read);
+    auto result = simulate(source, specs, request.simulation, timeline);
+    if (result) {
+        for (const std::string& bad : source.firstBadLines())
+            std::cerr << bad << "\n";
+        if (source.badLines() > source.firstBadLines().size())
+            std::cerr << source.badLines() << " bad lines in total (skipped)\n";
+    }
+    return result;
+}
+
 int runSimulation(const std::string& command, const SimulationRequest& request,
                   const std::vector<std::string>& policies) {
     auto specs = specsFor(policies, request.simulation);
@@ -197,23 +287,17 @@ int runSimulation(const std::string& command, const SimulationRequest& request,
             return fail(command, opened.error().message, kExitFailure);
         timeline.emplace(std::move(opened).value());
     }
-    TraceFileSource source(request.trace, request.read);
-    auto result =
-        simulate(source, specs.value(), request.simulation, timeline ? &*timeline : nullptr);
+    auto result = simulateSource(request, specs.value(), timeline ? &*timeline : nullptr);
     if (timeline) {
         if (Status written = timeline->finish(); !written)
             return fail(command, written.message(), kExitFailure);
     }
     if (!result)
         return fail(command, result.error().message, kExitFailure);
-    for (const std::string& bad : source.firstBadLines())
-        std::cerr << bad << "\n";
-    if (source.badLines() > source.firstBadLines().size())
-        std::cerr << source.badLines() << " bad lines in total (skipped)\n";
     if (request.json)
-        std::cout << resultJson(request.trace, result.value()) << "\n";
+        std::cout << resultJson(request.source_name, result.value()) << "\n";
     else
-        printTable(std::cout, request.trace, result.value());
+        printTable(std::cout, request.source_name, result.value());
     return kExitOk;
 }
 
@@ -222,12 +306,13 @@ int runSimulation(const std::string& command, const SimulationRequest& request,
 int runSimulate(const std::vector<std::string>& arguments) {
     const std::string command = "simulate";
     CommandLine commandLine(
-        "rangepilot-plan simulate TRACE --policy P [options]",
+        "rangepilot-plan simulate (TRACE | --scenario NAME) --policy P [options]",
         "Replays TRACE in time order against a modeled cluster of H hosts whose initial shards "
         "are\n"
         "placed by jump hash, lets policy P move key ranges every round, and reports overload\n"
         "seconds, modeled p99 SLA violations, imbalance and the bytes the moves copied.\n"
-        "P is static, reactive, predictive or oracle (knows the future: an upper bound).");
+        "P is static, reactive, predictive or oracle (knows the future: an upper bound).\n" +
+            scenarioHelp());
     commandLine.addOption("--policy", "P", "static, reactive, predictive (default) or oracle");
     addSimulationOptions(commandLine);
     if (const int handled = handleCommandLine(command, commandLine, arguments); handled >= 0)
@@ -241,9 +326,10 @@ int runSimulate(const std::vector<std::string>& arguments) {
 int runCompare(const std::vector<std::string>& arguments) {
     const std::string command = "compare";
     CommandLine commandLine(
-        "rangepilot-plan compare TRACE [options]",
+        "rangepilot-plan compare (TRACE | --scenario NAME) [options]",
         "Runs simulate's replay once for several policies side by side (default: static,\n"
-        "reactive, predictive and oracle) and prints one row per policy.");
+        "reactive, predictive and oracle) and prints one row per policy.\n" +
+            scenarioHelp());
     commandLine.addOption("--policies", "LIST",
                           "comma-separated policies (default static,reactive,predictive,oracle)");
     addSimulationOptions(commandLine);

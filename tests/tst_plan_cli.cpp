@@ -44,6 +44,31 @@ void writeFile(const QString& path, const QByteArray& content) {
     file.write(content);
 }
 
+// The options of a small generated workload: two hours at 20 events/s, quick even in Debug.
+QStringList smallScenario(const QString& scenario, const QString& seed) {
+    return {QStringLiteral("--scenario"), scenario,
+            QStringLiteral("--hours"),    QStringLiteral("2"),
+            QStringLiteral("--rate"),     QStringLiteral("20"),
+            QStringLiteral("--seed"),     seed};
+}
+
+QStringList compareJsonOn4Hosts() {
+    return {QStringLiteral("compare"), QStringLiteral("--hosts"), QStringLiteral("4"),
+            QStringLiteral("--json")};
+}
+
+// The result without planner_ms_p99, the one wall-clock figure.
+QJsonObject withoutWallClock(QJsonObject json) {
+    QJsonArray policies = json.value(QStringLiteral("policies")).toArray();
+    for (qsizetype i = 0; i < policies.size(); ++i) {
+        QJsonObject policy = policies[i].toObject();
+        policy.remove(QStringLiteral("planner_ms_p99"));
+        policies[i] = policy;
+    }
+    json.insert(QStringLiteral("policies"), policies);
+    return json;
+}
+
 } // namespace
 
 class TestPlanCli : public QObject {
@@ -59,6 +84,10 @@ private Q_SLOTS:
     void compareJsonContract();
     void simulateOnePolicyWithOverrides();
     void simulateForeignLogAndTimeline();
+    void compareScenarioJsonContract();
+    void compareScenarioIsDeterministic();
+    void scenarioEqualsItsGeneratedFile_data();
+    void scenarioEqualsItsGeneratedFile();
     void helpAndUsageErrors_data();
     void helpAndUsageErrors();
 
@@ -297,6 +326,121 @@ void TestPlanCli::simulateForeignLogAndTimeline() {
     QCOMPARE(loadRows, 2 * 30); // two hosts, thirty minutes
 }
 
+void TestPlanCli::compareScenarioJsonContract() {
+    const Run run = runPlan(compareJsonOn4Hosts() +
+                            smallScenario(QStringLiteral("hotspot-drift"), QStringLiteral("1")));
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject json = parseObject(run);
+    QCOMPARE(json.value(QStringLiteral("trace")).toString(),
+             QStringLiteral("scenario:hotspot-drift hours=2 rate=20 seed=1"));
+    QCOMPARE(json.value(QStringLiteral("hosts")).toInt(), 4);
+    QVERIFY(json.value(QStringLiteral("capacity_ops")).toDouble() > 0.0);
+    // About 20 events/s for two hours, all generated in time order and none malformed.
+    const qint64 events = json.value(QStringLiteral("events")).toInteger();
+    QVERIFY2(events > 120000 && events < 170000, qPrintable(QString::number(events)));
+    QCOMPARE(json.value(QStringLiteral("bad_lines")).toInteger(), 0);
+    QCOMPARE(json.value(QStringLiteral("late_events")).toInteger(), 0);
+    QCOMPARE(json.value(QStringLiteral("start_ms")).toInteger() / 1000, 1'767'571'200);
+    QVERIFY(json.value(QStringLiteral("end_ms")).toInteger() <= 1'767'578'400'000LL);
+    const QJsonArray policies = json.value(QStringLiteral("policies")).toArray();
+    const QStringList names{QStringLiteral("static"), QStringLiteral("reactive"),
+                            QStringLiteral("predictive"), QStringLiteral("oracle")};
+    QCOMPARE(policies.size(), names.size());
+    for (qsizetype i = 0; i < policies.size(); ++i) {
+        const QJsonObject policy = policies[i].toObject();
+        QCOMPARE(policy.value(QStringLiteral("name")).toString(), names[i]);
+        for (const char* field :
+             {"overload_s", "overload_host_s", "sla_violation_minutes", "imbalance_p50",
+              "imbalance_p99", "bytes_moved", "moves", "thrash_moves", "planner_ms_p99"}) {
+            QVERIFY2(policy.value(QLatin1String(field)).isDouble(), field);
+        }
+        QCOMPARE(policy.value(QStringLiteral("upper_bound")).toBool(), names[i] == names[3]);
+    }
+    QCOMPARE(policies[0].toObject().value(QStringLiteral("moves")).toInt(), 0);
+    // A hot range sweeping over four hosts: the reactive policy has something to move.
+    QVERIFY(policies[1].toObject().value(QStringLiteral("moves")).toInt() > 0);
+
+    // The table's header names the scenario where a trace's path would be.
+    const Run table = runPlan(QStringList{QStringLiteral("simulate"), QStringLiteral("--policy"),
+                                          QStringLiteral("static")} +
+                              smallScenario(QStringLiteral("hotspot_drift"), QStringLiteral("1")));
+    QCOMPARE(table.exitCode, 0);
+    const QString text = QString::fromUtf8(table.out);
+    QVERIFY2(text.startsWith(
+                 QStringLiteral("Trace     scenario:hotspot-drift hours=2 rate=20 seed=1: ")),
+             qPrintable(text));
+}
+
+void TestPlanCli::compareScenarioIsDeterministic() {
+    const QStringList arguments =
+        compareJsonOn4Hosts() + smallScenario(QStringLiteral("flash-crowd"), QStringLiteral("9"));
+    const Run first = runPlan(arguments);
+    const Run second = runPlan(arguments);
+    QCOMPARE(first.exitCode, 0);
+    QCOMPARE(second.exitCode, 0);
+    const QJsonObject firstJson = withoutWallClock(parseObject(first));
+    QVERIFY(!firstJson.isEmpty());
+    QCOMPARE(withoutWallClock(parseObject(second)), firstJson);
+
+    // --seed seeds the generator too: another seed, other events (one policy is enough to see).
+    const Run other = runPlan(compareJsonOn4Hosts() +
+                              smallScenario(QStringLiteral("flash-crowd"), QStringLiteral("10")) +
+                              QStringList{QStringLiteral("--policies"), QStringLiteral("static")});
+    QCOMPARE(other.exitCode, 0);
+    const QJsonObject otherJson = parseObject(other);
+    QCOMPARE(otherJson.value(QStringLiteral("trace")).toString(),
+             QStringLiteral("scenario:flash-crowd hours=2 rate=20 seed=10"));
+    QVERIFY(otherJson.value(QStringLiteral("events")).toInteger() !=
+                firstJson.value(QStringLiteral("events")).toInteger() ||
+            otherJson.value(QStringLiteral("start_ms")).toInteger() !=
+                firstJson.value(QStringLiteral("start_ms")).toInteger());
+}
+
+void TestPlanCli::scenarioEqualsItsGeneratedFile_data() {
+    QTest::addColumn<QString>("scenario");
+    QTest::addColumn<QString>("seed");
+    QTest::newRow("hotspot-drift") << QStringLiteral("hotspot-drift") << QStringLiteral("3");
+    QTest::newRow("random-jumps") << QStringLiteral("random-jumps") << QStringLiteral("4");
+}
+
+void TestPlanCli::scenarioEqualsItsGeneratedFile() {
+    QFETCH(QString, scenario);
+    QFETCH(QString, seed);
+    const QStringList workload = smallScenario(scenario, seed);
+    const QString path = m_dir.filePath(scenario + QStringLiteral(".csv"));
+    const Run generated =
+        runPlan(QStringList{QStringLiteral("generate"), QStringLiteral("--out"), path} + workload);
+    QCOMPARE(generated.exitCode, 0);
+
+    // The same --seed seeds the layout sample in both runs, and the generator in the second.
+    const Run fromFile =
+        runPlan(compareJsonOn4Hosts() + QStringList{path, QStringLiteral("--seed"), seed});
+    const Run inProcess = runPlan(compareJsonOn4Hosts() + workload);
+    QCOMPARE(fromFile.exitCode, 0);
+    QCOMPARE(inProcess.exitCode, 0);
+    const QJsonObject file = parseObject(fromFile);
+    const QJsonObject generatedJson = parseObject(inProcess);
+    QCOMPARE(file.value(QStringLiteral("trace")).toString(), path);
+    for (const char* field : {"events", "start_ms", "end_ms", "capacity_ops"})
+        QCOMPARE(generatedJson.value(QLatin1String(field)), file.value(QLatin1String(field)));
+    const QJsonArray filePolicies = file.value(QStringLiteral("policies")).toArray();
+    const QJsonArray generatedPolicies = generatedJson.value(QStringLiteral("policies")).toArray();
+    QCOMPARE(generatedPolicies.size(), 4);
+    QCOMPARE(generatedPolicies.size(), filePolicies.size());
+    qint64 moves = 0;
+    for (qsizetype i = 0; i < filePolicies.size(); ++i) {
+        const QJsonObject expected = filePolicies[i].toObject();
+        const QJsonObject actual = generatedPolicies[i].toObject();
+        for (const char* field : {"name", "overload_s", "bytes_moved", "moves"}) {
+            QVERIFY2(actual.value(QLatin1String(field)) == expected.value(QLatin1String(field)),
+                     qPrintable(expected.value(QStringLiteral("name")).toString() +
+                                QLatin1Char(' ') + QLatin1String(field)));
+        }
+        moves += actual.value(QStringLiteral("moves")).toInteger();
+    }
+    QVERIFY(moves > 0); // the policies acted, so their moves are compared too
+}
+
 void TestPlanCli::helpAndUsageErrors_data() {
     QTest::addColumn<QStringList>("arguments");
     QTest::addColumn<int>("exitCode");
@@ -334,6 +478,36 @@ void TestPlanCli::helpAndUsageErrors_data() {
     QTest::newRow("simulate from stdin")
         << QStringList{QStringLiteral("compare"), QStringLiteral("-")} << 2
         << QStringLiteral("TRACE must be a file, not '-'");
+    QTest::newRow("trace and scenario")
+        << QStringList{QStringLiteral("simulate"), QStringLiteral("x.csv"),
+                       QStringLiteral("--scenario"), QStringLiteral("growth")}
+        << 2 << QStringLiteral("give either a TRACE file or --scenario NAME, not both");
+    QTest::newRow("neither trace nor scenario")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("--hosts"), QStringLiteral("4")}
+        << 2 << QStringLiteral("expects a TRACE file or --scenario NAME");
+    QTest::newRow("compare unknown scenario")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("--scenario"),
+                       QStringLiteral("nope")}
+        << 2
+        << QStringLiteral("--scenario: 'nope' is not one of uniform, diurnal, hotspot-drift, "
+                          "growth, flash-crowd, random-jumps");
+    QTest::newRow("rate without scenario")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("x.csv"), QStringLiteral("--rate"),
+                       QStringLiteral("50")}
+        << 2 << QStringLiteral("--rate applies only with --scenario NAME");
+    QTest::newRow("hours without scenario")
+        << QStringList{QStringLiteral("simulate"), QStringLiteral("x.csv"),
+                       QStringLiteral("--hours"), QStringLiteral("2")}
+        << 2 << QStringLiteral("--hours applies only with --scenario NAME");
+    QTest::newRow("column mapping with scenario")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("--scenario"),
+                       QStringLiteral("growth"), QStringLiteral("--columns"),
+                       QStringLiteral("ts=1,key=2")}
+        << 2 << QStringLiteral("--columns applies only to a TRACE file, not with --scenario");
+    QTest::newRow("scenario rate out of range")
+        << QStringList{QStringLiteral("compare"), QStringLiteral("--scenario"),
+                       QStringLiteral("growth"), QStringLiteral("--rate"), QStringLiteral("0")}
+        << 2 << QStringLiteral("--rate: 0 is out of range");
     QTest::newRow("simulate missing file")
         << QStringList{QStringLiteral("compare"), QStringLiteral("/nonexistent/t.csv")} << 1
         << QStringLiteral("/nonexistent/t.csv");
