@@ -19,7 +19,8 @@ Commands:
   generate    write a synthetic trace for a workload scenario
   analyze     load map and trends of a trace
   forecast    forecast load per key cell and backtest the forecasting models
-  simulate    replay a trace against a modeled cluster under one balancing policy
+  simulate    replay a trace (or a generated scenario) against a modeled cluster under one
+              balancing policy
   compare     the same for static, reactive, predictive and oracle, side by side
 
 Run 'rangepilot-plan COMMAND --help' for a command's options.
