@@ -25,7 +25,9 @@
 //     = hot_at − copy duration − safety. Moves that can start later than the next round are
 //     deferred: planned (they count in this round's state) but re-planned next round on fresher
 //     data.
-//  5. Anti-thrash. A shard overlapping a range moved within the cooldown does not move; a move
+//  5. Anti-thrash. A shard overlapping a range moved within the cooldown does not move to even out
+//     load (it does to keep its host under overload_threshold: a cooldown must not keep a host
+//     hot while a sweeping hot spot reaches the range it just received); a move
 //     back to a host the range left within undo_window is held (unless that host is over
 //     capacity now); at most max_concurrent_moves run at once and at most max_bytes_per_hour
 //     start per hour (moves in flight and started ones count); a move whose gain is under
