@@ -437,16 +437,21 @@ void TestMigrator::startByIsBeforeTheHotSpot() {
 }
 
 void TestMigrator::cooldownAndUndoWindowHoldMoves() {
+    // host-1 holds two one-cell shards at `first` and `second`% of capacity, host-2 one at 10%.
+    const auto twoShardsOnHost1 = [](double first, double second) {
+        Fixture fixture(4, 1, 2);
+        fixture.addShard(0, 1, 0);
+        fixture.addShard(1, 2, 0);
+        fixture.addShard(2, 4, 1);
+        fixture.setOps(0, first);
+        fixture.setOps(1, second);
+        fixture.setOps(2, 5.0);
+        fixture.setOps(3, 5.0);
+        return fixture;
+    };
     // A balancing move (host-1 at 60% against a 35% mean, under the overload threshold) respects
     // the cooldown.
-    Fixture balancing(4, 1, 2);
-    balancing.addShard(0, 1, 0);
-    balancing.addShard(1, 2, 0);
-    balancing.addShard(2, 4, 1);
-    balancing.setOps(0, 35.0);
-    balancing.setOps(1, 25.0);
-    balancing.setOps(2, 5.0);
-    balancing.setOps(3, 5.0);
+    Fixture balancing = twoShardsOnHost1(35.0, 25.0);
     MigratorOptions withBand;
     withBand.split_above = 1.0;
     const MigrationPlan unhindered = balancing.plan(withBand);
@@ -461,14 +466,7 @@ void TestMigrator::cooldownAndUndoWindowHoldMoves() {
     QVERIFY2(plan.held.front().why.find("cooldown") == 0, plan.held.front().why.c_str());
 
     // A host projected over the overload threshold (90%) is not kept hot by a cooldown.
-    Fixture fixture(4, 1, 2);
-    fixture.addShard(0, 1, 0);
-    fixture.addShard(1, 2, 0);
-    fixture.addShard(2, 4, 1);
-    fixture.setOps(0, 50.0);
-    fixture.setOps(1, 40.0);
-    fixture.setOps(2, 5.0);
-    fixture.setOps(3, 5.0);
+    Fixture fixture = twoShardsOnHost1(50.0, 40.0);
     MigratorOptions options = quietOptions();
     options.split_above = 1.0;
     // Without history host-1 sheds its 50% shard (either would do; that one gains most).

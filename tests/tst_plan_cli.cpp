@@ -44,6 +44,29 @@ void writeFile(const QString& path, const QByteArray& content) {
     file.write(content);
 }
 
+// The contract of compare's `policies`: the four standard policies in order, every metric a
+// non-negative number, balance (max / mean) at least 1 with p99 at least p50, and only the oracle
+// marked as an upper bound. Check QTest::currentTestFailed() after the call.
+void verifyStandardPolicies(const QJsonArray& policies) {
+    const QStringList names{QStringLiteral("static"), QStringLiteral("reactive"),
+                            QStringLiteral("predictive"), QStringLiteral("oracle")};
+    QCOMPARE(policies.size(), names.size());
+    for (qsizetype i = 0; i < policies.size(); ++i) {
+        const QJsonObject policy = policies[i].toObject();
+        QCOMPARE(policy.value(QStringLiteral("name")).toString(), names[i]);
+        for (const char* field :
+             {"overload_s", "overload_host_s", "sla_violation_minutes", "imbalance_p50",
+              "imbalance_p99", "bytes_moved", "moves", "thrash_moves", "planner_ms_p99"}) {
+            QVERIFY2(policy.value(QLatin1String(field)).isDouble(), field);
+            QVERIFY2(policy.value(QLatin1String(field)).toDouble() >= 0.0, field);
+        }
+        QVERIFY(policy.value(QStringLiteral("imbalance_p50")).toDouble() >= 1.0);
+        QVERIFY(policy.value(QStringLiteral("imbalance_p99")).toDouble() >=
+                policy.value(QStringLiteral("imbalance_p50")).toDouble());
+        QCOMPARE(policy.value(QStringLiteral("upper_bound")).toBool(), names[i] == names[3]);
+    }
+}
+
 // The options of a small generated workload: two hours at 20 events/s, quick even in Debug.
 QStringList smallScenario(const QString& scenario, const QString& seed) {
     return {QStringLiteral("--scenario"), scenario,
@@ -244,24 +267,9 @@ void TestPlanCli::compareJsonContract() {
     QVERIFY(json.value(QStringLiteral("capacity_ops")).toDouble() > 0.0);
     QCOMPARE(json.value(QStringLiteral("events")).toInteger(), m_generatedEvents);
     const QJsonArray policies = json.value(QStringLiteral("policies")).toArray();
-    const QStringList names{QStringLiteral("static"), QStringLiteral("reactive"),
-                            QStringLiteral("predictive"), QStringLiteral("oracle")};
-    QCOMPARE(policies.size(), names.size());
-    for (qsizetype i = 0; i < policies.size(); ++i) {
-        const QJsonObject policy = policies[i].toObject();
-        QCOMPARE(policy.value(QStringLiteral("name")).toString(), names[i]);
-        for (const char* field :
-             {"overload_s", "overload_host_s", "sla_violation_minutes", "imbalance_p50",
-              "imbalance_p99", "bytes_moved", "moves", "thrash_moves", "planner_ms_p99"}) {
-            QVERIFY2(policy.value(QLatin1String(field)).isDouble(), field);
-            QVERIFY2(policy.value(QLatin1String(field)).toDouble() >= 0.0, field);
-        }
-        // Balance is max / mean: never below 1, and p99 at least p50.
-        QVERIFY(policy.value(QStringLiteral("imbalance_p50")).toDouble() >= 1.0);
-        QVERIFY(policy.value(QStringLiteral("imbalance_p99")).toDouble() >=
-                policy.value(QStringLiteral("imbalance_p50")).toDouble());
-        QCOMPARE(policy.value(QStringLiteral("upper_bound")).toBool(), names[i] == names[3]);
-    }
+    verifyStandardPolicies(policies);
+    if (QTest::currentTestFailed())
+        return;
     const QJsonObject staticPolicy = policies[0].toObject();
     QCOMPARE(staticPolicy.value(QStringLiteral("moves")).toInt(), 0);
     QCOMPARE(staticPolicy.value(QStringLiteral("bytes_moved")).toDouble(), 0.0);
@@ -343,19 +351,9 @@ void TestPlanCli::compareScenarioJsonContract() {
     QCOMPARE(json.value(QStringLiteral("start_ms")).toInteger() / 1000, 1'767'571'200);
     QVERIFY(json.value(QStringLiteral("end_ms")).toInteger() <= 1'767'578'400'000LL);
     const QJsonArray policies = json.value(QStringLiteral("policies")).toArray();
-    const QStringList names{QStringLiteral("static"), QStringLiteral("reactive"),
-                            QStringLiteral("predictive"), QStringLiteral("oracle")};
-    QCOMPARE(policies.size(), names.size());
-    for (qsizetype i = 0; i < policies.size(); ++i) {
-        const QJsonObject policy = policies[i].toObject();
-        QCOMPARE(policy.value(QStringLiteral("name")).toString(), names[i]);
-        for (const char* field :
-             {"overload_s", "overload_host_s", "sla_violation_minutes", "imbalance_p50",
-              "imbalance_p99", "bytes_moved", "moves", "thrash_moves", "planner_ms_p99"}) {
-            QVERIFY2(policy.value(QLatin1String(field)).isDouble(), field);
-        }
-        QCOMPARE(policy.value(QStringLiteral("upper_bound")).toBool(), names[i] == names[3]);
-    }
+    verifyStandardPolicies(policies);
+    if (QTest::currentTestFailed())
+        return;
     QCOMPARE(policies[0].toObject().value(QStringLiteral("moves")).toInt(), 0);
     // A hot range sweeping over four hosts: the reactive policy has something to move.
     QVERIFY(policies[1].toObject().value(QStringLiteral("moves")).toInt() > 0);
