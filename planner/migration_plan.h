@@ -21,6 +21,7 @@
 #include "result.h"
 #include "time_ms.h"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,6 +61,11 @@ struct MoveInstruction {
     double source_peak_before = 0.0;
     double source_peak_after = 0.0;
     double target_peak_after = 0.0;
+    // Set when only the hot part of a shard moves: `range` is cut out of shard carved_from. For a
+    // move in `moves`, the plan's splits cut it and `shard` is the piece (carved_from itself when
+    // the piece is the shard's left part). For a deferred or held one the cut waits until the
+    // move is due, and `shard` is carved_from.
+    std::optional<ShardId> carved_from;
     std::string reason;
 };
 

@@ -51,6 +51,12 @@ std::string formatRatio(double ratio) {
     return text;
 }
 
+std::string formatMegabytes(double bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, bytes < 10e6 ? "%.1f MB" : "%.0f MB", bytes / 1e6);
+    return text;
+}
+
 std::string clockTime(TimeMs time) {
     return formatIso8601(time).substr(11, 5) + " UTC";
 }
@@ -131,6 +137,11 @@ public:
     double cellBytes(CellIndex first, CellIndex end) const {
         return m_input.projection.unionDataBytes(first, end);
     }
+    double cellBytes(CellIndex cell) const { return m_input.projection.dataBytes(cell); }
+    // Adds (sign +1) or removes (-1) one cell's projected load to/from a series of steps().
+    void accumulateCell(std::span<ResourceVector> series, CellIndex cell, double sign) const;
+    // The key where cell `cell` starts inside `range` (its own bounds at its first and end cell).
+    Key keyAt(const RangeState& range, CellIndex cell) const;
 
     void split(std::size_t index, CellIndex at, ShardId newId);
     void mergeWithNext(std::size_t index);
@@ -237,6 +248,23 @@ std::size_t PlanningState::storeCellSum(CellIndex first, CellIndex end) {
         }
     }
     return offset;
+}
+
+void PlanningState::accumulateCell(std::span<ResourceVector> series, CellIndex cell,
+                                   double sign) const {
+    const CellProjection& projection = m_input.projection;
+    for (std::size_t step = 0; step < m_steps; ++step) {
+        for (const Resource resource : kAllResources)
+            series[step][resource] += sign * projection.rate(cell, step, resource);
+    }
+}
+
+Key PlanningState::keyAt(const RangeState& range, CellIndex cell) const {
+    if (cell <= range.first)
+        return range.range.start;
+    if (cell >= range.end)
+        return range.range.end;
+    return m_input.cells.start(cell);
 }
 
 void PlanningState::addToHost(HostIndex host, std::span<const ResourceVector> series, double sign) {
@@ -391,33 +419,63 @@ void planMerges(PlanningState& state, const PlanningInput& input, const Migrator
 
 // ---- Placement ----
 
+// A run of cells strictly inside a shard that moves on its own: the shard is split around it.
+struct Carve {
+    CellIndex first = 0;
+    CellIndex end = 0;
+    double bytes = 0.0;
+    double after = 0.0; // the source's projected peak score without the run
+};
+
 struct MoveChoice {
-    std::size_t range = 0;
+    std::size_t range = 0;      // the shard that moves, or the one the carve is cut from
+    std::optional<Carve> carve; // only these cells move
     HostIndex to = 0;
     double source_before = 0.0;
     double source_after = 0.0;
     double target_after = 0.0;
 };
 
+// What a choice moves, before any carve has been cut: the shard, or the run of its cells.
+struct MoveSubject {
+    ShardId shard = 0;
+    KeyRange range;
+    CellIndex first = 0;
+    CellIndex end = 0;
+    double bytes = 0.0;
+    HostIndex owner = 0;
+    std::optional<ShardId> carved_from;
+};
+
+// Shard ids the carves of one round created, by the piece that moves: the splits to drop when
+// that move is held after all.
+using CarveSplits = std::unordered_map<ShardId, std::vector<ShardId>>;
+
 class MovePlanner {
 public:
-    MovePlanner(PlanningState& state, const PlanningInput& input, const MigratorOptions& options)
+    // Carves take ids from nextShardId and are bounded by splitsLeft (further splits this round).
+    MovePlanner(PlanningState& state, const PlanningInput& input, const MigratorOptions& options,
+                ShardId nextShardId, std::size_t splitsLeft)
         : m_state(state)
         , m_input(input)
         , m_options(options)
         , m_rangesOf(state.hostCount())
-        , m_exhausted(state.hostCount(), false) {
-        for (std::size_t i = 0; i < state.rangeCount(); ++i)
-            m_rangesOf[state.range(i).owner].push_back(i);
+        , m_exhausted(state.hostCount(), false)
+        , m_nextShardId(nextShardId)
+        , m_splitsLeft(splitsLeft)
+        , m_window(state.steps()) {
+        indexRangesByOwner();
         setThresholds();
         rankHosts();
     }
 
     // Plans moves into `plan` until no host is over the threshold or none can shed more, under
-    // the anti-thrash rules and budgets.
+    // the anti-thrash rules and budgets. The splits of carves that start now go to plan.splits.
     void planMoves(MigrationPlan& plan);
+    const CarveSplits& carveSplits() const { return m_carveSplits; }
+    ShardId nextShardId() const { return m_nextShardId; }
     // The same with cooldowns, undo windows and budgets lifted (the next-round check): the
-    // shards it moves.
+    // shards it moves or carves from.
     std::unordered_set<ShardId> shardsMovedWithoutLimits();
 
 private:
@@ -425,13 +483,22 @@ private:
     std::optional<MoveChoice> nextChoice();
     std::size_t maxIterations() const;
     std::optional<HostIndex> hottestOverThreshold() const;
-    std::optional<MoveChoice> bestMove(HostIndex source) const;
-    std::optional<std::pair<HostIndex, double>> bestTarget(const RangeState& range,
+    std::optional<MoveChoice> bestMove(HostIndex source);
+    std::optional<Carve> cheapestSufficientCarve(HostIndex source, const RangeState& range);
+    bool carveFitsBounds(const RangeState& range, const Carve& carve, double leftBytes) const;
+    std::optional<std::pair<HostIndex, double>> bestTarget(std::span<const ResourceVector> series,
+                                                           const std::vector<HostIndex>& replicas,
                                                            HostIndex source) const;
     std::vector<HostIndex> targetCandidates(HostIndex source) const;
-    std::optional<std::string> antiThrashVeto(const MoveChoice& choice) const;
-    MoveInstruction describe(const MoveChoice& choice) const;
+    MoveSubject subjectOf(const MoveChoice& choice) const;
+    std::optional<std::string> antiThrashVeto(const MoveChoice& choice,
+                                              const MoveSubject& subject) const;
+    MoveInstruction describe(const MoveChoice& choice, const MoveSubject& subject) const;
+    // Cuts the carve out of its shard in the working state (and into `emitted` when given);
+    // returns the choice rewritten to move the piece.
+    MoveChoice cutCarve(const MoveChoice& choice, std::vector<SplitInstruction>* emitted);
     void apply(const MoveChoice& choice);
+    void indexRangesByOwner();
     void rankHosts();
     void setThresholds();
 
@@ -443,10 +510,22 @@ private:
     mutable std::unordered_map<HostIndex, std::vector<HostIndex>> m_byLatency;
     std::vector<bool> m_exhausted;
     std::unordered_set<ShardId> m_excluded;
-    double m_meanPeak = 0.0; // peak score of the cluster's mean host series
-    double m_hotAbove = 0.0; // a host sheds above this score
-    double m_fillUpTo = 0.0; // a target takes load up to this score
+    ShardId m_nextShardId;
+    std::size_t m_splitsLeft;
+    CarveSplits m_carveSplits;
+    std::vector<ResourceVector> m_window; // scratch: the load of a run of cells
+    std::vector<ResourceVector> m_rest;   // scratch: the load of a shard's cells from one on
+    double m_meanPeak = 0.0;              // peak score of the cluster's mean host series
+    double m_hotAbove = 0.0;              // a host sheds above this score
+    double m_fillUpTo = 0.0;              // a target takes load up to this score
 };
+
+void MovePlanner::indexRangesByOwner() {
+    for (std::vector<std::size_t>& ranges : m_rangesOf)
+        ranges.clear();
+    for (std::size_t i = 0; i < m_state.rangeCount(); ++i)
+        m_rangesOf[m_state.range(i).owner].push_back(i);
+}
 
 void MovePlanner::setThresholds() {
     // The mean host: the cluster's total series over the hosts, scored against the mean capacity.
@@ -518,14 +597,13 @@ std::vector<HostIndex> MovePlanner::targetCandidates(HostIndex source) const {
     return candidates;
 }
 
-std::optional<std::pair<HostIndex, double>> MovePlanner::bestTarget(const RangeState& range,
-                                                                    HostIndex source) const {
-    const auto series = m_state.series(range);
+std::optional<std::pair<HostIndex, double>>
+MovePlanner::bestTarget(std::span<const ResourceVector> series,
+                        const std::vector<HostIndex>& replicas, HostIndex source) const {
     std::optional<std::pair<HostIndex, double>> best;
     double bestCost = std::numeric_limits<double>::infinity();
     auto consider = [&](HostIndex host) {
-        if (host == source ||
-            std::find(range.replicas.begin(), range.replicas.end(), host) != range.replicas.end())
+        if (host == source || std::find(replicas.begin(), replicas.end(), host) != replicas.end())
             return;
         const std::optional<double> peak =
             peakIfFits(m_state.hostSeries(host), series, m_state.capacity(host), m_options.weights,
@@ -551,9 +629,81 @@ std::optional<std::pair<HostIndex, double>> MovePlanner::bestTarget(const RangeS
     return best;
 }
 
-std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
+bool MovePlanner::carveFitsBounds(const RangeState& range, const Carve& carve,
+                                  double leftBytes) const {
+    const double minBytes = m_options.min_shard_bytes;
+    const double rightBytes = range.bytes - leftBytes - carve.bytes;
+    const std::size_t cuts = (carve.first > range.first ? 1 : 0) + (carve.end < range.end ? 1 : 0);
+    const bool withinShardCount =
+        m_options.max_shards == 0 || m_state.rangeCount() + cuts <= m_options.max_shards;
+    return cuts > 0 && cuts <= m_splitsLeft && withinShardCount && carve.bytes >= minBytes &&
+           (carve.first == range.first || leftBytes >= minBytes) &&
+           (carve.end == range.end || rightBytes >= minBytes) &&
+           carve.bytes <= m_options.carve_max_fraction * range.bytes;
+}
+
+// The run of the shard's cells with the fewest bytes whose move alone brings the source under
+// the threshold (by at least min_gain), within the split and size bounds. Removing more cells
+// never lowers the gain, so for each first cell the shortest run that suffices and holds
+// min_shard_bytes ends no earlier than the previous first cell's: two pointers, O(cells · steps).
+// Each first cell also tries the whole rest of the shard, which needs one cut instead of two.
+std::optional<Carve> MovePlanner::cheapestSufficientCarve(HostIndex source,
+                                                          const RangeState& range) {
+    if (m_options.carve_max_fraction <= 0.0 || m_splitsLeft == 0 || range.end - range.first < 2)
+        return std::nullopt;
+    const auto host = m_state.hostSeries(source);
+    const ResourceVector& capacity = m_state.capacity(source);
+    const double before = m_state.hostPeak(source);
+    auto sufficientAfter = [&](std::span<const ResourceVector> part) -> std::optional<double> {
+        const double after = peakWithout(host, part, capacity, m_options.weights);
+        if (after <= m_hotAbove && before - after >= m_options.min_gain)
+            return after;
+        return std::nullopt;
+    };
+    std::optional<Carve> best;
+    auto consider = [&](const Carve& carve, double leftBytes) {
+        const bool cheaper =
+            !best || carve.bytes < best->bytes ||
+            (carve.bytes == best->bytes && carve.after < best->after); // more headroom
+        if (cheaper && carveFitsBounds(range, carve, leftBytes))
+            best = carve;
+    };
+
+    std::fill(m_window.begin(), m_window.end(), ResourceVector{});
+    // The shard's series minus its cells before `first`: the rest of the shard.
+    const auto whole = m_state.series(range);
+    m_rest.assign(whole.begin(), whole.end());
+    double leftBytes = 0.0;
+    double windowBytes = 0.0;
+    CellIndex end = range.first;
+    for (CellIndex first = range.first; first < range.end; ++first) {
+        if (first > range.first) {
+            if (const std::optional<double> after = sufficientAfter(m_rest))
+                consider({first, range.end, range.bytes - leftBytes, *after}, leftBytes);
+            else
+                break; // no run from here on can suffice
+        }
+        std::optional<double> after = sufficientAfter(m_window);
+        while ((!after || windowBytes < m_options.min_shard_bytes) && end < range.end) {
+            m_state.accumulateCell(m_window, end, 1.0);
+            windowBytes += m_state.cellBytes(end);
+            ++end;
+            after = sufficientAfter(m_window);
+        }
+        if (after && windowBytes >= m_options.min_shard_bytes)
+            consider({first, end, windowBytes, *after}, leftBytes);
+        m_state.accumulateCell(m_window, first, -1.0);
+        m_state.accumulateCell(m_rest, first, -1.0);
+        windowBytes -= m_state.cellBytes(first);
+        leftBytes += m_state.cellBytes(first);
+    }
+    return best;
+}
+
+std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) {
     struct Candidate {
         std::size_t range;
+        std::optional<Carve> carve;
         double after;
         bool sufficient;
         double rank; // bytes for sufficient ones (lower first), −gain per byte otherwise
@@ -573,7 +723,11 @@ std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
             continue;
         const bool sufficient = after <= m_hotAbove;
         const double rank = sufficient ? range.bytes : -gain / (range.bytes + kBytesFloor);
-        candidates.push_back({index, after, sufficient, rank});
+        candidates.push_back({index, std::nullopt, after, sufficient, rank});
+        if (sufficient) {
+            if (const std::optional<Carve> carve = cheapestSufficientCarve(source, range))
+                candidates.push_back({index, carve, carve->after, true, carve->bytes});
+        }
     }
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
         if (a.sufficient != b.sufficient)
@@ -582,36 +736,61 @@ std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) const {
             return a.rank < b.rank;
         if (a.after != b.after)
             return a.after < b.after;
-        return a.range < b.range;
+        if (a.range != b.range)
+            return a.range < b.range;
+        return !a.carve && b.carve;
     });
     const std::size_t searched = std::min(candidates.size(), kCandidatesWithTargetSearch);
     for (std::size_t i = 0; i < searched; ++i) {
-        const RangeState& range = m_state.range(candidates[i].range);
-        if (const auto target = bestTarget(range, source))
-            return MoveChoice{candidates[i].range, target->first, before, candidates[i].after,
-                              target->second};
+        const Candidate& candidate = candidates[i];
+        const RangeState& range = m_state.range(candidate.range);
+        std::span<const ResourceVector> series = m_state.series(range);
+        if (candidate.carve) {
+            std::fill(m_window.begin(), m_window.end(), ResourceVector{});
+            for (CellIndex cell = candidate.carve->first; cell < candidate.carve->end; ++cell)
+                m_state.accumulateCell(m_window, cell, 1.0);
+            series = m_window;
+        }
+        if (const auto target = bestTarget(series, range.replicas, source))
+            return MoveChoice{candidate.range, candidate.carve, target->first,
+                              before,          candidate.after, target->second};
     }
     return std::nullopt;
 }
 
-std::optional<std::string> MovePlanner::antiThrashVeto(const MoveChoice& choice) const {
+MoveSubject MovePlanner::subjectOf(const MoveChoice& choice) const {
     const RangeState& range = m_state.range(choice.range);
+    MoveSubject subject{range.id,    range.range, range.first, range.end,
+                        range.bytes, range.owner, std::nullopt};
+    if (choice.carve) {
+        subject.range = KeyRange{m_state.keyAt(range, choice.carve->first),
+                                 m_state.keyAt(range, choice.carve->end)};
+        subject.first = choice.carve->first;
+        subject.end = choice.carve->end;
+        subject.bytes = choice.carve->bytes;
+        subject.carved_from = range.id;
+    }
+    return subject;
+}
+
+std::optional<std::string> MovePlanner::antiThrashVeto(const MoveChoice& choice,
+                                                       const MoveSubject& subject) const {
     const TimeMs now = m_input.now;
     // A cooldown damps balancing churn; it does not stand in the way of a projected overload.
     const bool sourceOverloaded = choice.source_before > m_options.overload_threshold;
-    if (const std::optional<TimeMs> moved = m_input.history.lastMoveOverlapping(range.range);
+    if (const std::optional<TimeMs> moved = m_input.history.lastMoveOverlapping(subject.range);
         !sourceOverloaded && moved && *moved > now - m_options.cooldown_ms) {
         return "cooldown: an overlapping range moved " +
                std::to_string((now - *moved) / kMsPerMinute) + " min ago (cooldown " +
                std::to_string(m_options.cooldown_ms / kMsPerMinute) + " min)";
     }
-    const HostId& from = m_state.hostId(range.owner);
+    const HostId& from = m_state.hostId(subject.owner);
     const HostId& to = m_state.hostId(choice.to);
     if (const MoveRecord* undone =
-            m_input.history.undoneBy(range.range, from, to, now, m_options.undo_window_ms)) {
-        const auto source = m_state.hostSeries(range.owner);
-        const bool overloadedNow =
-            weightedUtilization(source[0], m_state.capacity(range.owner), m_options.weights) > 1.0;
+            m_input.history.undoneBy(subject.range, from, to, now, m_options.undo_window_ms)) {
+        const auto source = m_state.hostSeries(subject.owner);
+        const bool overloadedNow = weightedUtilization(source[0], m_state.capacity(subject.owner),
+                                                       m_options.weights) > 1.0;
         if (!overloadedNow)
             return "would undo the move of " + shortRange(undone->range) + " from " + to + " to " +
                    from + " at " + clockTime(undone->started_ms);
@@ -619,9 +798,8 @@ std::optional<std::string> MovePlanner::antiThrashVeto(const MoveChoice& choice)
     return std::nullopt;
 }
 
-MoveInstruction MovePlanner::describe(const MoveChoice& choice) const {
-    const RangeState& range = m_state.range(choice.range);
-    const HostIndex source = range.owner;
+MoveInstruction MovePlanner::describe(const MoveChoice& choice, const MoveSubject& subject) const {
+    const HostIndex source = subject.owner;
     const auto sourceSeries = m_state.hostSeries(source);
     const std::size_t hotStep = std::min(
         firstStepAbove(sourceSeries, m_state.capacity(source), m_options.weights, m_hotAbove),
@@ -630,33 +808,89 @@ MoveInstruction MovePlanner::describe(const MoveChoice& choice) const {
         bottleneckResource(sourceSeries[hotStep], m_state.capacity(source), m_options.weights);
 
     MoveInstruction move;
-    move.shard = range.id;
-    move.range = range.range;
+    move.shard = subject.shard;
+    move.range = subject.range;
     move.from = m_state.hostId(source);
     move.to = m_state.hostId(choice.to);
-    move.bytes = range.bytes;
-    move.batches = batchRanges(m_input.cells, range.first, range.end,
+    move.bytes = subject.bytes;
+    move.carved_from = subject.carved_from;
+    move.batches = batchRanges(m_input.cells, subject.first, subject.end,
                                m_input.projection.allDataBytes(), m_options.batch_bytes);
     move.duration_ms =
-        static_cast<TimeMs>(std::ceil(range.bytes / m_options.migration_bytes_per_s * 1000.0));
+        static_cast<TimeMs>(std::ceil(subject.bytes / m_options.migration_bytes_per_s * 1000.0));
     move.hot_at = m_input.now + static_cast<TimeMs>(hotStep) * m_input.projection.stepMs();
     move.start_by = move.hot_at - move.duration_ms - m_options.safety_ms;
     move.source_peak_before = choice.source_before;
     move.source_peak_after = choice.source_after;
     move.target_peak_after = choice.target_after;
     move.expected_gain = choice.source_before - choice.source_after;
-    const double shareOfSource = range.peak.score;
+    const double shareOfSource =
+        peakScore(m_input.projection.unionSeries(subject.first, subject.end),
+                  m_state.capacity(source), m_options.weights)
+            .score;
     const bool overThreshold = choice.source_before > m_options.overload_threshold;
     const std::string relativeToMean =
         overThreshold || m_meanPeak <= 0.0
             ? std::string()
             : ", " + formatRatio(choice.source_before / m_meanPeak) + "× the cluster mean,";
+    const std::string carvedFrom =
+        subject.carved_from ? ", its hot part: " + formatMegabytes(subject.bytes) + " of shard " +
+                                  std::to_string(*subject.carved_from) + "'s " +
+                                  formatMegabytes(m_state.range(choice.range).bytes)
+                            : std::string();
     move.reason = move.from + " projected at " + formatPercent(choice.source_before) +
                   " of capacity (" + std::string(resourceName(bottleneck)) + ")" + relativeToMean +
-                  " at " + clockTime(move.hot_at) + "; move " + shortRange(range.range) + " (" +
-                  formatPercent(shareOfSource) + " of " + move.from + ") to " + move.to +
-                  " (projected " + formatPercent(choice.target_after) + " after)";
+                  " at " + clockTime(move.hot_at) + "; move " + shortRange(subject.range) + " (" +
+                  formatPercent(shareOfSource) + " of " + move.from + carvedFrom + ") to " +
+                  move.to + " (projected " + formatPercent(choice.target_after) + " after)";
     return move;
+}
+
+MoveChoice MovePlanner::cutCarve(const MoveChoice& choice, std::vector<SplitInstruction>* emitted) {
+    const Carve& carve = *choice.carve;
+    std::size_t piece = choice.range;
+    const KeyRange hotPart{m_state.keyAt(m_state.range(piece), carve.first),
+                           m_state.keyAt(m_state.range(piece), carve.end)};
+    std::vector<ShardId> created;
+    auto cut = [&](std::size_t index, CellIndex at) {
+        RangeState& whole = m_state.range(index);
+        SplitInstruction split;
+        split.shard = whole.id;
+        split.at = m_state.keyAt(whole, at);
+        split.new_shard = m_nextShardId++;
+        split.peak_before = whole.peak.score;
+        const KeyRange wholeRange = whole.range;
+        m_state.split(index, at, split.new_shard);
+        split.peak_left = m_state.range(index).peak.score;
+        split.peak_right = m_state.range(index + 1).peak.score;
+        split.reason = "shard " + std::to_string(split.shard) + " " + shortRange(wholeRange) +
+                       ": split at " + shortKey(split.at) + " so that only its hot part " +
+                       shortRange(hotPart) + " moves to " + m_state.hostId(choice.to);
+        created.push_back(split.new_shard);
+        --m_splitsLeft;
+        if (emitted)
+            emitted->push_back(std::move(split));
+    };
+    // Cut the right edge first, so the piece keeps the shard's id when it is the left part.
+    if (carve.end < m_state.range(piece).end)
+        cut(piece, carve.end);
+    if (carve.first > m_state.range(piece).first) {
+        cut(piece, carve.first);
+        ++piece;
+    }
+    indexRangesByOwner();
+    // The rest of the shard waits for the next round: its id may not exist outside this plan
+    // until the cut is applied, and a dropped cut must not strand a later instruction.
+    for (std::size_t index = choice.range; index <= choice.range + created.size(); ++index) {
+        if (index != piece)
+            m_excluded.insert(m_state.range(index).id);
+    }
+    if (emitted)
+        m_carveSplits[m_state.range(piece).id] = created;
+    MoveChoice cutChoice = choice;
+    cutChoice.range = piece;
+    cutChoice.carve.reset();
+    return cutChoice;
 }
 
 void MovePlanner::apply(const MoveChoice& choice) {
@@ -678,8 +912,9 @@ std::optional<MoveChoice> MovePlanner::nextChoice() {
 }
 
 std::size_t MovePlanner::maxIterations() const {
-    // Every iteration moves a shard (at most once per round), excludes one, or retires a host.
-    return 2 * m_state.rangeCount() + m_state.hostCount() + 1;
+    // Every iteration moves a shard (at most once per round), excludes one, or retires a host;
+    // carves add at most two shards each, within the split budget.
+    return 2 * (m_state.rangeCount() + 2 * m_splitsLeft) + m_state.hostCount() + 1;
 }
 
 void MovePlanner::planMoves(MigrationPlan& plan) {
@@ -690,12 +925,14 @@ void MovePlanner::planMoves(MigrationPlan& plan) {
     if (m_options.max_bytes_per_hour > 0.0)
         bytesLeft = m_options.max_bytes_per_hour -
                     m_input.history.bytesStartedSince(m_input.now - kMsPerHour);
-    for (std::size_t iteration = 0; iteration < maxIterations(); ++iteration) {
-        const std::optional<MoveChoice> choice = nextChoice();
+    const std::size_t iterations = maxIterations();
+    for (std::size_t iteration = 0; iteration < iterations; ++iteration) {
+        std::optional<MoveChoice> choice = nextChoice();
         if (!choice)
             return;
-        MoveInstruction move = describe(*choice);
-        if (std::optional<std::string> why = antiThrashVeto(*choice)) {
+        const MoveSubject subject = subjectOf(*choice);
+        MoveInstruction move = describe(*choice, subject);
+        if (std::optional<std::string> why = antiThrashVeto(*choice, subject)) {
             m_excluded.insert(move.shard);
             plan.held.push_back({std::move(move), std::move(*why)});
             continue;
@@ -708,9 +945,15 @@ void MovePlanner::planMoves(MigrationPlan& plan) {
                                         std::to_string(m_options.max_concurrent_moves) + ")"
                                   : "budget: " + std::to_string(std::llround(move.bytes / 1e6)) +
                                         " MB would exceed the bytes-per-hour budget";
-            m_exhausted[m_state.range(choice->range).owner] = true;
+            m_exhausted[subject.owner] = true;
             plan.held.push_back({std::move(move), std::move(why)});
             continue;
+        }
+        if (choice->carve) {
+            // A deferred carve is cut in the working state only: the next rounds re-plan it.
+            choice = cutCarve(*choice, due ? &plan.splits : nullptr);
+            if (due)
+                move.shard = m_state.range(choice->range).id;
         }
         apply(*choice);
         if (due) {
@@ -725,34 +968,46 @@ void MovePlanner::planMoves(MigrationPlan& plan) {
 
 std::unordered_set<ShardId> MovePlanner::shardsMovedWithoutLimits() {
     std::unordered_set<ShardId> moved;
-    for (std::size_t iteration = 0; iteration < maxIterations(); ++iteration) {
-        const std::optional<MoveChoice> choice = nextChoice();
+    const std::size_t iterations = maxIterations();
+    for (std::size_t iteration = 0; iteration < iterations; ++iteration) {
+        std::optional<MoveChoice> choice = nextChoice();
         if (!choice)
             break;
         moved.insert(m_state.range(choice->range).id);
+        if (choice->carve)
+            choice = cutCarve(*choice, nullptr);
         apply(*choice);
     }
     return moved;
 }
 
 // The next-round check: plan again on the post-move state with cooldowns and budgets lifted;
-// moves whose shard that pass would move again are held.
+// moves whose shard that pass would move again are held, and the splits that carved them out
+// are dropped with them.
 void holdMovesTheNextRoundWouldRedo(PlanningState& state, const PlanningInput& input,
-                                    const MigratorOptions& options, MigrationPlan& plan) {
+                                    const MigratorOptions& options, ShardId nextShardId,
+                                    const CarveSplits& carveSplits, MigrationPlan& plan) {
     if (plan.moves.empty() && plan.deferred.empty())
         return;
     const std::unordered_set<ShardId> redone =
-        MovePlanner(state, input, options).shardsMovedWithoutLimits();
+        MovePlanner(state, input, options, nextShardId, options.max_splits_per_round)
+            .shardsMovedWithoutLimits();
+    std::unordered_set<ShardId> droppedSplits;
     auto holdRedone = [&](std::vector<MoveInstruction>& moves) {
         std::erase_if(moves, [&](MoveInstruction& move) {
             if (!redone.contains(move.shard))
                 return false;
+            if (const auto carved = carveSplits.find(move.shard); carved != carveSplits.end())
+                droppedSplits.insert(carved->second.begin(), carved->second.end());
             plan.held.push_back({std::move(move), "the next round would move it again"});
             return true;
         });
     };
     holdRedone(plan.moves);
     holdRedone(plan.deferred);
+    std::erase_if(plan.splits, [&](const SplitInstruction& split) {
+        return droppedSplits.contains(split.new_shard);
+    });
 }
 
 } // namespace
@@ -780,6 +1035,9 @@ Status validate(const MigratorOptions& options) {
         return Error{"min_gain must be > 0"};
     if (!std::isfinite(options.min_shard_bytes) || options.min_shard_bytes < 0.0)
         return Error{"min_shard_bytes must be >= 0"};
+    if (!std::isfinite(options.carve_max_fraction) || options.carve_max_fraction < 0.0 ||
+        options.carve_max_fraction >= 1.0)
+        return Error{"carve_max_fraction must be in [0, 1) (0 = whole shards only)"};
     if (options.cooldown_ms < 0 || options.undo_window_ms < 0 || options.safety_ms < 0)
         return Error{"cooldown_ms, undo_window_ms and safety_ms must be >= 0"};
     if (!std::isfinite(options.max_bytes_per_hour) || options.max_bytes_per_hour < 0.0)
@@ -811,10 +1069,14 @@ Result<MigrationPlan> planMigrations(const PlanningInput& input, const MigratorO
     ShardId nextShardId = input.table.nextFreeShardId();
     planSplits(state, input, options, nextShardId, plan);
     planMerges(state, input, options, plan);
-    MovePlanner placement(state, input, options);
+    const std::size_t splitsLeft = options.max_splits_per_round > plan.splits.size()
+                                       ? options.max_splits_per_round - plan.splits.size()
+                                       : 0;
+    MovePlanner placement(state, input, options, nextShardId, splitsLeft);
     placement.planMoves(plan);
     if (options.check_next_round)
-        holdMovesTheNextRoundWouldRedo(state, input, options, plan);
+        holdMovesTheNextRoundWouldRedo(state, input, options, placement.nextShardId(),
+                                       placement.carveSplits(), plan);
     return plan;
 }
 

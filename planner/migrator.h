@@ -16,7 +16,10 @@
 //  3. Placement. While a host's projected peak score exceeds overload_threshold (or the mean
 //     host's peak by more than balance_band, when over balance_floor), move one of its shards: one
 //     whose move alone brings the host under the threshold with the fewest bytes, or else the best
-//     peak reduction per byte. The target is a host that does not serve the shard yet (replicas
+//     peak reduction per byte. Sufficient moves include the hot part of a shard: the cheapest run
+//     of its cells that alone suffices, cut out by one or two splits (within the split budget,
+//     max_shards and min_shard_bytes) when it holds at most carve_max_fraction of the shard's
+//     bytes, so a hot key range moves without the cold data around it. The target is a host that does not serve the shard yet (replicas
 //     stay distinct) and whose projected series plus the shard's stays, at every step, under
 //     target_utilization (and mean × (1 + band / 2)) on the weighted score and under 1.0 on every
 //     resource (so no move puts a host over projected capacity); among those, the one with the
@@ -74,6 +77,11 @@ struct MigratorOptions {
     double min_gain = 0.02;       // the smallest peak reduction a split or move must buy
     std::size_t max_shards = 0;   // 0: unbounded
     double min_shard_bytes = 0.0; // each half of a split holds at least this
+    // A host that one shard's move would bring under the threshold may instead move only the
+    // cheapest run of that shard's cells that does the same (the shard is split around it), when
+    // the run holds at most this share of the shard's bytes. Load within a shard is rarely even:
+    // its hot keys carry the excess at a fraction of the copy. 0 = whole shards only.
+    double carve_max_fraction = 0.5;
     std::size_t max_splits_per_round = 32;
     std::size_t max_merges_per_round = 32;
     TimeMs cooldown_ms = 30 * kMsPerMinute;

@@ -4,6 +4,9 @@
 #include <QtTest>
 
 #include <map>
+#include <numeric>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -155,6 +158,10 @@ private Q_SLOTS:
     void shardsInFlightStayPut();
     void noPingPongOnOscillatingLoad();
     void nextRoundDoesNotUndoARandomPlan();
+    void hotPartOfAShardMovesAlone_data();
+    void hotPartOfAShardMovesAlone();
+    void deferredAndHeldCarvesCutNothing();
+    void carvedPlansRunAsWritten();
     void batchesTileTheRangeWithinTheBatchSize();
     void boundaryChangesApplyToTheTable();
     void inconsistentInputIsAnError();
@@ -608,6 +615,7 @@ void TestMigrator::nextRoundDoesNotUndoARandomPlan() {
         options.max_concurrent_moves = 100;
         options.split_above = 10.0;
         options.merge_below = 0.0;
+        options.carve_max_fraction = 0.0; // single-cell shards; carves have their own test
         options.check_next_round = false;
         const MigrationPlan plan = fixture.plan(options);
         const auto load = fixture.hostLoadAfter(plan);
@@ -627,6 +635,188 @@ void TestMigrator::nextRoundDoesNotUndoARandomPlan() {
                     qPrintable(QStringLiteral("trial %1 shard %2").arg(trial).arg(again.shard)));
         }
     }
+}
+
+void TestMigrator::hotPartOfAShardMovesAlone_data() {
+    QTest::addColumn<std::size_t>("hotCell");
+    QTest::addColumn<double>("carveMaxFraction");
+    QTest::addColumn<double>("minShardBytes");
+    QTest::addColumn<std::size_t>("maxSplits");
+    QTest::addColumn<std::size_t>("maxShards");
+    QTest::addColumn<std::size_t>("movedFirst"); // the moved range, in cells
+    QTest::addColumn<std::size_t>("movedEnd");
+    QTest::addColumn<std::size_t>("splits");
+    QTest::addColumn<ShardId>("movedShard");
+    QTest::addColumn<bool>("carved");
+    // Shard 1 (cells 0-7, 8 MB) holds host-1's hot cell; shard 2 (cell 8, 4 MB) would also
+    // bring host-1 under the threshold. The cheapest sufficient bytes move.
+    auto row = [](const char* name, std::size_t hotCell, double carveMaxFraction,
+                  double minShardBytes, std::size_t maxSplits, std::size_t maxShards,
+                  std::size_t movedFirst, std::size_t movedEnd, std::size_t splits,
+                  ShardId movedShard, bool carved) {
+        QTest::newRow(name) << hotCell << carveMaxFraction << minShardBytes << maxSplits
+                            << maxShards << movedFirst << movedEnd << splits << movedShard
+                            << carved;
+    };
+    row("the hot cell alone", 5, 0.5, 0.0, 32, 0, 5, 6, 2, 5, true);
+    row("carving off: a whole shard", 5, 0.0, 0.0, 32, 0, 8, 9, 0, 2, false);
+    row("the piece grows to the minimum shard size", 5, 0.5, 2e6, 32, 0, 4, 6, 2, 5, true);
+    row("one split left: the shard's right part", 5, 0.5, 0.0, 1, 0, 5, 8, 1, 4, true);
+    row("one shard left: the shard's right part", 5, 0.5, 0.0, 32, 4, 5, 8, 1, 4, true);
+    row("the left part keeps the shard's id", 1, 0.5, 0.0, 1, 0, 0, 2, 1, 1, true);
+    row("no splits left: a whole shard", 5, 0.5, 0.0, 0, 0, 8, 9, 0, 2, false);
+}
+
+void TestMigrator::hotPartOfAShardMovesAlone() {
+    QFETCH(std::size_t, hotCell);
+    QFETCH(double, carveMaxFraction);
+    QFETCH(double, minShardBytes);
+    QFETCH(std::size_t, maxSplits);
+    QFETCH(std::size_t, maxShards);
+    QFETCH(std::size_t, movedFirst);
+    QFETCH(std::size_t, movedEnd);
+    QFETCH(std::size_t, splits);
+    QFETCH(ShardId, movedShard);
+    QFETCH(bool, carved);
+
+    Fixture fixture(10, 1, 2);
+    fixture.addShard(0, 8, 0);  // shard 1: 7 × 1 ops + the hot cell's 20 = 27%
+    fixture.addShard(8, 9, 0);  // shard 2: one 4 MB cell at 61.5%; host-1 at 88.5%
+    fixture.addShard(9, 10, 1); // shard 3: host-2 at 10%
+    for (std::size_t cell = 0; cell < 8; ++cell)
+        fixture.setOps(cell, cell == hotCell ? 20.0 : 1.0);
+    fixture.setOps(8, 61.5);
+    fixture.bytes[8] = 4e6;
+    fixture.setOps(9, 10.0);
+    MigratorOptions options = quietOptions();
+    options.split_above = 10.0; // no divider splits: every split here carves
+    options.merge_below = 0.0;
+    options.carve_max_fraction = carveMaxFraction;
+    options.min_shard_bytes = minShardBytes;
+    options.max_splits_per_round = maxSplits;
+    options.max_shards = maxShards;
+    const MigrationPlan plan = fixture.plan(options);
+
+    QCOMPARE(plan.moves.size(), std::size_t(1));
+    const MoveInstruction& move = plan.moves.front();
+    const KeyRange expected{cellKey(movedFirst), cellKey(movedEnd)};
+    QVERIFY2(move.range == expected,
+             (formatKey(move.range.start) + " .. " + formatKey(move.range.end)).c_str());
+    QCOMPARE(move.bytes, std::accumulate(fixture.bytes.begin() + movedFirst,
+                                         fixture.bytes.begin() + movedEnd, 0.0));
+    QCOMPARE(move.shard, movedShard);
+    QCOMPARE(move.carved_from.has_value(), carved);
+    QCOMPARE(plan.splits.size(), splits);
+    QCOMPARE(move.to, HostId("host-2"));
+    if (carved) {
+        QCOMPARE(*move.carved_from, ShardId(1));
+        QVERIFY2(move.reason.find("its hot part: ") != std::string::npos, move.reason.c_str());
+        for (const SplitInstruction& split : plan.splits)
+            QVERIFY2(split.reason.find("so that only its hot part") != std::string::npos,
+                     split.reason.c_str());
+    }
+    // The plan runs as written: after its splits, the moved shard is exactly the moved range.
+    const OwnershipTable after = applyBoundaryChanges(fixture.table(), plan).value();
+    const Shard* moved = after.shardById(move.shard);
+    QVERIFY(moved != nullptr);
+    QCOMPARE(moved->range.start, move.range.start);
+    QCOMPARE(moved->range.end, move.range.end);
+    QCOMPARE(moved->owner, move.from);
+    QCOMPARE(after.shardCount(), fixture.shards.size() + splits);
+}
+
+void TestMigrator::deferredAndHeldCarvesCutNothing() {
+    // A host whose shard has a cheap sufficient part, but the peak is an hour out (deferred),
+    // or the shard came from the only other host 20 minutes ago (held): the cut waits for the
+    // move, so the plan has no splits.
+    for (const bool held : {false, true}) {
+        Fixture fixture(12, 13, 2);
+        fixture.addShard(0, 8, 0);
+        fixture.addShard(8, 12, 1);
+        for (std::size_t cell = 0; cell < 8; ++cell)
+            fixture.setOps(cell, cell == 5 ? 20.0 : 8.0); // 76%
+        fixture.setOps(11, 20.0);
+        if (!held) {
+            for (std::size_t cell = 0; cell < 8; ++cell) // rises to 88% at step 12 (+1 h)
+                fixture.ops[cell][12] *= 88.0 / 76.0;
+        } else {
+            fixture.setOps(0, 20.0); // 88% now
+            fixture.history.recordMove(
+                {1, {cellKey(0), cellKey(8)}, "host-2", "host-1", 8e6, kNow - 20 * kMsPerMinute});
+        }
+        MigratorOptions options = quietOptions();
+        options.split_above = 10.0;
+        options.merge_below = 0.0;
+        options.cooldown_ms = 0;
+        const MigrationPlan plan = fixture.plan(options);
+        QVERIFY(plan.splits.empty());
+        QVERIFY(plan.moves.empty());
+        const std::vector<MoveInstruction> waiting =
+            held ? std::vector<MoveInstruction>{plan.held.at(0).move} : plan.deferred;
+        QCOMPARE(waiting.size(), std::size_t(1));
+        QCOMPARE(waiting.front().shard, ShardId(1)); // the shard it will be carved from
+        QCOMPARE(waiting.front().carved_from, std::optional<ShardId>(1));
+        QVERIFY(waiting.front().bytes < 8e6);
+    }
+}
+
+void TestMigrator::carvedPlansRunAsWritten() {
+    // Random clusters of multi-cell shards: the plan's splits apply to the table, every move
+    // names a shard that then spans exactly its range on its source, carved moves copy the
+    // cells of that range, and every split belongs to a move the plan keeps (a carve the
+    // next-round check holds takes its splits with it).
+    Random random(11);
+    std::size_t carves = 0;
+    for (int trial = 0; trial < 60; ++trial) {
+        const std::size_t hosts = 2 + random.uniformInt(5);
+        const std::size_t cells = 6 * hosts + random.uniformInt(12);
+        Fixture fixture(cells, 1 + random.uniformInt(6), hosts);
+        for (std::size_t first = 0; first < cells;) {
+            const std::size_t end = std::min(cells, first + 1 + random.uniformInt(6));
+            fixture.addShard(first, end, random.uniformInt(hosts));
+            first = end;
+        }
+        for (std::size_t cell = 0; cell < cells; ++cell) {
+            const double hot = random.uniform() < 0.15 ? 4.0 : 1.0;
+            for (double& ops : fixture.ops[cell])
+                ops = random.uniform() * 12.0 * hot;
+            fixture.bytes[cell] = 1e6 * (1.0 + 9.0 * random.uniform());
+        }
+        MigratorOptions options; // with the balance band
+        options.max_concurrent_moves = 100;
+        options.split_above = 10.0;
+        options.merge_below = 0.0;
+        const MigrationPlan plan = fixture.plan(options);
+        const Result<OwnershipTable> after = applyBoundaryChanges(fixture.table(), plan);
+        QVERIFY2(after, qPrintable(QStringLiteral("trial %1: %2")
+                                       .arg(trial)
+                                       .arg(QString::fromStdString(
+                                           after ? std::string() : after.error().message))));
+        std::set<ShardId> carvedFrom;
+        for (const MoveInstruction& move : plan.moves) {
+            const Shard* shard = after->shardById(move.shard);
+            QVERIFY(shard != nullptr);
+            QCOMPARE(shard->range.start, move.range.start);
+            QCOMPARE(shard->range.end, move.range.end);
+            QCOMPARE(shard->owner, move.from);
+            double bytes = 0.0;
+            const CellIndex end = move.range.end.empty() ? static_cast<CellIndex>(cells)
+                                                         : fixture.keyCells.cellOf(move.range.end);
+            for (CellIndex cell = fixture.keyCells.cellOf(move.range.start); cell < end; ++cell)
+                bytes += fixture.bytes[cell];
+            QCOMPARE(move.bytes, bytes);
+            if (move.carved_from) {
+                carvedFrom.insert(*move.carved_from);
+                ++carves;
+            }
+        }
+        for (const SplitInstruction& split : plan.splits)
+            QVERIFY2(carvedFrom.contains(split.shard),
+                     qPrintable(QStringLiteral("trial %1 split of shard %2 moves nothing")
+                                    .arg(trial)
+                                    .arg(split.shard)));
+    }
+    QVERIFY2(carves > 10, "the random clusters must exercise carving");
 }
 
 void TestMigrator::batchesTileTheRangeWithinTheBatchSize() {
@@ -707,6 +897,8 @@ void TestMigrator::invalidOptionsAreNamed_data() {
                           << "balance_band must be >= 0 (0 = off)";
     QTest::newRow("floor") << "balance_floor"
                            << "balance_floor must be >= 0";
+    QTest::newRow("carve") << "carve_max_fraction"
+                           << "carve_max_fraction must be in [0, 1) (0 = whole shards only)";
     QTest::newRow("weight") << "weight"
                             << "the weight of network must be >= 0";
 }
@@ -727,6 +919,8 @@ void TestMigrator::invalidOptionsAreNamed() {
         options.balance_band = -0.1;
     else if (field == QLatin1String("balance_floor"))
         options.balance_floor = -0.1;
+    else if (field == QLatin1String("carve_max_fraction"))
+        options.carve_max_fraction = 1.0;
     else
         options.weights.weight[Resource::NetworkBytes] = -1.0;
     const Status status = validate(options);
