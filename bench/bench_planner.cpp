@@ -6,6 +6,10 @@
 //
 // Usage: bench_planner [--quick] [--ranges N] [--hosts H]   (--quick: 10,000 ranges, 100 hosts)
 //
+// Then the same cluster with 4 key cells per range (uneven load inside a range): the migrator,
+// which may move a range's hot part alone, against its previous version (whole ranges only), with
+// the bytes each would copy.
+//
 // The cluster: ranges placed round-robin with a random offset, each with a daily-shaped load and
 // random size; 5% of the hosts carry hot ranges (a tenth of their ranges at 8x) that put them
 // near or over capacity. The
@@ -47,11 +51,14 @@ std::string keyOf(std::size_t index) {
     return buffer;
 }
 
-Cluster makeCluster(std::size_t rangeCount, std::size_t hostCount) {
+// `cellsPerRange` key cells per range, each with its own load (so a range's load is uneven and the
+// planner can move the hot part of a range); 1 gives one cell per range.
+Cluster makeCluster(std::size_t rangeCount, std::size_t hostCount, std::size_t cellsPerRange = 1) {
     Random random(42);
     Cluster cluster;
+    const std::size_t cellCount = rangeCount * cellsPerRange;
     std::vector<Key> starts{""};
-    for (std::size_t i = 1; i < rangeCount; ++i)
+    for (std::size_t i = 1; i < cellCount; ++i)
         starts.push_back(keyOf(i));
     cluster.cells = KeyCells::fromStarts(starts).value();
     for (std::size_t host = 0; host < hostCount; ++host) {
@@ -67,31 +74,35 @@ Cluster makeCluster(std::size_t rangeCount, std::size_t hostCount) {
             cluster.model.latency.set(host, other, sameRack ? 0.2 : 1.0 + 0.01 * (other % 7));
         }
     }
-    const std::size_t rangesPerHost = rangeCount / hostCount;
-    // Mean range load so that an average host sits at 60% of capacity at the daily peak.
-    const double meanOps = 0.6 * 1000.0 / static_cast<double>(rangesPerHost);
-    cluster.projection = CellProjection(rangeCount, kSteps, kNow, 5 * kMsPerMinute);
+    const std::size_t cellsPerHost = cellCount / hostCount;
+    // Mean cell load so that an average host sits at 60% of capacity at the daily peak.
+    const double meanOps = 0.6 * 1000.0 / static_cast<double>(cellsPerHost);
+    cluster.projection = CellProjection(cellCount, kSteps, kNow, 5 * kMsPerMinute);
     const std::size_t offset = random.uniformInt(hostCount);
-    for (std::size_t i = 0; i < rangeCount; ++i) {
-        const std::size_t host = (i + offset) % hostCount;
-        Shard shard;
-        shard.id = i + 1;
-        shard.range = {starts[i], i + 1 < rangeCount ? starts[i + 1] : Key()};
-        shard.owner = cluster.model.hosts[host].id;
-        cluster.shards.push_back(std::move(shard));
+    for (std::size_t i = 0; i < cellCount; ++i) {
+        const std::size_t range = i / cellsPerRange;
+        const std::size_t host = (range + offset) % hostCount;
+        if (i % cellsPerRange == 0) {
+            Shard shard;
+            shard.id = range + 1;
+            shard.range = {starts[i],
+                           i + cellsPerRange < cellCount ? starts[i + cellsPerRange] : Key()};
+            shard.owner = cluster.model.hosts[host].id;
+            cluster.shards.push_back(std::move(shard));
+        }
         const bool hotHost = host % 20 == 0;
-        const bool hotRange = hotHost && random.uniform() < 0.10;
-        const double base = meanOps * (0.5 + random.uniform()) * (hotRange ? 8.0 : 1.0);
+        const bool hotCell = hotHost && random.uniform() < 0.10;
+        const double base = meanOps * (0.5 + random.uniform()) * (hotCell ? 8.0 : 1.0);
         const double phase = random.uniform();
+        const auto cell = static_cast<CellIndex>(i);
         for (std::size_t step = 0; step < kSteps; ++step) {
             const double shape =
                 0.85 + 0.15 * std::sin(6.283 * (phase + static_cast<double>(step) / kSteps));
-            const auto cell = static_cast<CellIndex>(i);
             cluster.projection.setRate(cell, step, Resource::Ops, base * shape);
             cluster.projection.setRate(cell, step, Resource::NetworkBytes, base * shape * 900.0);
         }
-        cluster.projection.setDataBytes(static_cast<CellIndex>(i),
-                                        (1.0 + 63.0 * random.uniform()) * 1e6);
+        cluster.projection.setDataBytes(cell, (1.0 + 63.0 * random.uniform()) * 1e6 /
+                                                  static_cast<double>(cellsPerRange));
     }
     return cluster;
 }
@@ -190,6 +201,50 @@ double timeMs(F&& work) {
         .count();
 }
 
+double medianPlanMs(const PlanningInput& input, const MigratorOptions& options,
+                    MigrationPlan& plan) {
+    std::vector<double> ms;
+    for (int run = 0; run < 5; ++run)
+        ms.push_back(timeMs([&] { plan = planMigrations(input, options).value(); }));
+    return median(ms);
+}
+
+double bytesOf(const std::vector<MoveInstruction>& moves) {
+    double bytes = 0.0;
+    for (const MoveInstruction& move : moves)
+        bytes += move.bytes;
+    return bytes;
+}
+
+// The same cluster with 4 cells per range, whose hot cells the planner can move alone, next to
+// the previous version of the planner (whole ranges only) in the same run.
+void printCarving(std::size_t ranges, std::size_t hosts, const MigratorOptions& options) {
+    constexpr std::size_t kCellsPerRange = 4;
+    const Cluster cluster = makeCluster(ranges, hosts, kCellsPerRange);
+    const OwnershipTable table = OwnershipTable::create(cluster.shards, 1).value();
+    const MoveHistory history;
+    const std::vector<InFlightMove> inFlight;
+    const PlanningInput input{
+        kNow,          kMsPerMinute, table,  cluster.cells, cluster.projection,
+        cluster.model, inFlight,     history};
+    MigrationPlan carving;
+    const double carvingMs = medianPlanMs(input, options, carving);
+    MigratorOptions wholeOnly = options;
+    wholeOnly.carve_max_fraction = 0.0;
+    MigrationPlan whole;
+    const double wholeMs = medianPlanMs(input, wholeOnly, whole);
+    const auto carved =
+        std::count_if(carving.moves.begin(), carving.moves.end(),
+                      [](const MoveInstruction& move) { return move.carved_from.has_value(); });
+    std::printf("with %zu cells per range (%zu cells):\n", kCellsPerRange, ranges * kCellsPerRange);
+    std::printf("  migrator   %9.1f ms  %zu moves (%td of a range's hot part), %zu splits, "
+                "%.0f MB to copy\n",
+                carvingMs, carving.moves.size(), carved, carving.splits.size(),
+                bytesOf(carving.moves) / 1e6);
+    std::printf("  whole ranges only (the previous version) %9.1f ms  %zu moves, %.0f MB to copy\n",
+                wholeMs, whole.moves.size(), bytesOf(whole.moves) / 1e6);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -255,5 +310,6 @@ int main(int argc, char** argv) {
                 "%zu moves\n",
                 median(naiveMs), naive.moves);
     std::printf("  speed-up   %9.1fx\n", median(naiveMs) / median(planMs));
+    printCarving(ranges, hosts, options);
     return 0;
 }
