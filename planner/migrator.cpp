@@ -824,10 +824,12 @@ MoveInstruction MovePlanner::describe(const MoveChoice& choice, const MoveSubjec
     move.source_peak_after = choice.source_after;
     move.target_peak_after = choice.target_after;
     move.expected_gain = choice.source_before - choice.source_after;
+    // A whole shard's peak on its owner is kept up to date; a carve's is scored here, once.
     const double shareOfSource =
-        peakScore(m_input.projection.unionSeries(subject.first, subject.end),
-                  m_state.capacity(source), m_options.weights)
-            .score;
+        subject.carved_from ? peakScore(m_input.projection.unionSeries(subject.first, subject.end),
+                                        m_state.capacity(source), m_options.weights)
+                                  .score
+                            : m_state.range(choice.range).peak.score;
     const bool overThreshold = choice.source_before > m_options.overload_threshold;
     const std::string relativeToMean =
         overThreshold || m_meanPeak <= 0.0

@@ -19,11 +19,12 @@
 //     peak reduction per byte. Sufficient moves include the hot part of a shard: the cheapest run
 //     of its cells that alone suffices, cut out by one or two splits (within the split budget,
 //     max_shards and min_shard_bytes) when it holds at most carve_max_fraction of the shard's
-//     bytes, so a hot key range moves without the cold data around it. The target is a host that does not serve the shard yet (replicas
-//     stay distinct) and whose projected series plus the shard's stays, at every step, under
-//     target_utilization (and mean × (1 + band / 2)) on the weighted score and under 1.0 on every
-//     resource (so no move puts a host over projected capacity); among those, the one with the
-//     lowest projected peak after the move plus latency_weight × the source→target latency.
+//     bytes, so a hot key range moves without the cold data around it. The target is a host that
+//     does not serve the shard yet (replicas stay distinct) and whose projected series plus the
+//     shard's stays, at every step, under target_utilization (and mean × (1 + band / 2)) on the
+//     weighted score and under 1.0 on every resource (so no move puts a host over projected
+//     capacity); among those, the one with the lowest projected peak after the move plus
+//     latency_weight × the source→target latency.
 //  4. Timing. hot_at is the first step at which the source crosses overload_threshold; start_by
 //     = hot_at − copy duration − safety. Moves that can start later than the next round are
 //     deferred: planned (they count in this round's state) but re-planned next round on fresher

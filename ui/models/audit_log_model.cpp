@@ -11,12 +11,7 @@ namespace {
 
 using Model = AuditLogModel;
 
-struct ColumnHeader {
-    const char* title;
-    const char* toolTip;
-};
-
-constexpr std::array<ColumnHeader, Model::ColumnCount> kHeaders{{
+constexpr std::array<display::ColumnHeader, Model::ColumnCount> kHeaders{{
     {"When (UTC)", "When the action happened"},
     {"Who", "The operator, or the policy that acted"},
     {"What", "The action"},
@@ -123,14 +118,10 @@ QVariant AuditLogModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant AuditLogModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || section < 0 || section >= ColumnCount)
-        return QAbstractTableModel::headerData(section, orientation, role);
-    const ColumnHeader& header = kHeaders[static_cast<std::size_t>(section)];
-    if (role == Qt::DisplayRole)
-        return QString::fromUtf8(header.title);
-    if (role == Qt::ToolTipRole)
-        return QString::fromUtf8(header.toolTip);
-    return {};
+    if (const std::optional<QVariant> header =
+            display::columnHeader(kHeaders, section, orientation, role))
+        return *header;
+    return QAbstractTableModel::headerData(section, orientation, role);
 }
 
 } // namespace rangepilot

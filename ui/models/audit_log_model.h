@@ -9,7 +9,7 @@
 // for weeks keeps a bounded memory. setEntries() replaces everything with a reset. Cost: O(1)
 // amortised per appended entry, and per dropped one (a deque: the rest do not move).
 
-#include "ownership_table_model.h"
+#include "display_text.h"
 #include "time_ms.h"
 
 #include <QAbstractTableModel>

@@ -33,12 +33,7 @@ std::optional<ResourceCell> resourceCell(int column) {
                         static_cast<Measure>(offset % kColumnsPerResource)};
 }
 
-struct ColumnHeader {
-    const char* title;
-    const char* toolTip;
-};
-
-constexpr std::array<ColumnHeader, Model::ColumnCount> kHeaders{{
+constexpr std::array<display::ColumnHeader, Model::ColumnCount> kHeaders{{
     {"Host", "Host id"},
     {"Shards", "Shards the host owns"},
     {"CPU capacity (ops/s)", "Operations per second the host can serve"},
@@ -179,14 +174,8 @@ bool sameCell(const HostFigures& a, const HostFigures& b, int column) {
 }
 
 std::optional<std::pair<int, int>> changedColumns(const HostFigures& a, const HostFigures& b) {
-    std::optional<std::pair<int, int>> span;
-    for (int column = 0; column < Model::ColumnCount; ++column) {
-        if (sameCell(a, b, column))
-            continue;
-        if (!span)
-            span.emplace(column, column);
-        span->second = column;
-    }
+    auto span = display::changedColumnSpan(Model::ColumnCount,
+                                           [&](int column) { return sameCell(a, b, column); });
     // The Host column shows the host's level too: it changes whenever Status does.
     if (span && span->second == Model::StatusColumn)
         span->first = Model::HostColumn;
@@ -342,14 +331,10 @@ QVariant HostsModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant HostsModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || section < 0 || section >= ColumnCount)
-        return QAbstractTableModel::headerData(section, orientation, role);
-    const ColumnHeader& header = kHeaders[static_cast<std::size_t>(section)];
-    if (role == Qt::DisplayRole)
-        return QString::fromUtf8(header.title);
-    if (role == Qt::ToolTipRole)
-        return QString::fromUtf8(header.toolTip);
-    return {};
+    if (const std::optional<QVariant> header =
+            display::columnHeader(kHeaders, section, orientation, role))
+        return *header;
+    return QAbstractTableModel::headerData(section, orientation, role);
 }
 
 } // namespace rangepilot

@@ -15,7 +15,7 @@
 // a view's selection. Cost: O(hosts) per snapshot.
 
 #include "cluster_model.h"
-#include "ownership_table_model.h"
+#include "display_text.h"
 
 #include <QAbstractTableModel>
 #include <QString>

@@ -14,12 +14,7 @@ namespace {
 
 using Model = MigrationsModel;
 
-struct ColumnHeader {
-    const char* title;
-    const char* toolTip;
-};
-
-constexpr std::array<ColumnHeader, Model::ColumnCount> kHeaders{{
+constexpr std::array<display::ColumnHeader, Model::ColumnCount> kHeaders{{
     {"Id", "Migration id, once the move has started"},
     {"Shard", "Shard id"},
     {"Range", "Keys that move, [start, end)"},
@@ -190,15 +185,8 @@ std::optional<std::pair<int, int>> changedColumns(const MigrationEntry& a,
                                                   const MigrationEntry& b) {
     if (a.phase != b.phase || a.id != b.id || progressPercent(a) != progressPercent(b))
         return std::pair{0, Model::ColumnCount - 1};
-    std::optional<std::pair<int, int>> span;
-    for (int column = 0; column < Model::ColumnCount; ++column) {
-        if (sameCell(a, b, column))
-            continue;
-        if (!span)
-            span.emplace(column, column);
-        span->second = column;
-    }
-    return span;
+    return display::changedColumnSpan(Model::ColumnCount,
+                                      [&](int column) { return sameCell(a, b, column); });
 }
 
 MigrationEntry withProgress(MigrationEntry entry, const MigrationProgress& progress) {
@@ -338,14 +326,10 @@ QVariant MigrationsModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant MigrationsModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || section < 0 || section >= ColumnCount)
-        return QAbstractTableModel::headerData(section, orientation, role);
-    const ColumnHeader& header = kHeaders[static_cast<std::size_t>(section)];
-    if (role == Qt::DisplayRole)
-        return QString::fromUtf8(header.title);
-    if (role == Qt::ToolTipRole)
-        return QString::fromUtf8(header.toolTip);
-    return {};
+    if (const std::optional<QVariant> header =
+            display::columnHeader(kHeaders, section, orientation, role))
+        return *header;
+    return QAbstractTableModel::headerData(section, orientation, role);
 }
 
 } // namespace rangepilot

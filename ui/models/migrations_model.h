@@ -16,7 +16,7 @@
 // Cost: lookups are O(n) over the rows, fine for the tens of entries a console holds.
 
 #include "cluster_connector.h"
-#include "ownership_table_model.h"
+#include "display_text.h"
 
 #include <QAbstractTableModel>
 #include <QString>

@@ -10,11 +10,8 @@
 // merges (shards appear or vanish while the survivors keep their order) become rowsRemoved and
 // rowsInserted; any other reshuffle resets the model. Cost: a snapshot is O(n) for n shards plus
 // hash lookups; text is formatted only when a view asks for it.
-//
-// This header also holds the display text shared by every console model (namespace display), so
-// numbers read the same in every table: "73%", "21.4 MB", "1,234 ops/s", "2026-01-05 19:20" (UTC),
-// and keys in their formatKey() form, shortened with an ellipsis when long.
 
+#include "display_text.h"
 #include "key.h"
 #include "ownership_table.h"
 #include "time_ms.h"
@@ -32,31 +29,6 @@
 #include <vector>
 
 namespace rangepilot {
-
-namespace display {
-
-// SortRole has this value in every console model, so one proxy setting fits them all: it answers
-// a number (or plain text for names) that sorts the way the column means, where the display text
-// would put "9%" after "10%".
-inline constexpr int kSortRole = Qt::UserRole + 1;
-
-// Keys longer than this (in their formatKey() form) are cut, ending in an ellipsis; tooltips
-// carry the full text.
-inline constexpr int kMaxKeyChars = 24;
-
-QString percent(double fraction);            // 0.734 → "73%"
-QString bytes(double bytes);                 // "512 B", "21.4 MB" (decimal: kB, MB, GB, TB, PB)
-QString byteRate(double bytesPerSecond);     // "21.4 MB/s"
-QString opsRate(double opsPerSecond);        // 1234.4 → "1,234 ops/s"
-QString utcTime(TimeMs time);                // "2026-01-05 19:20"
-QString key(std::string_view key);           // formatKey(), shortened to kMaxKeyChars
-QString keyRange(const KeyRange& range);     // "[a, b)" with shortened keys, "+inf" when unbounded
-QString fullKeyRange(const KeyRange& range); // formatKeyRange(), never shortened
-QString keyOrder(std::string_view key);      // lowercase hex of the bytes: sorts as the keys do
-QString unknown();                           // "—", for a figure nobody has reported yet
-QVariant numberAlignment();                  // Qt::TextAlignmentRole for numeric columns
-
-} // namespace display
 
 // What the app computed for one shard at one moment. Matched to rows by shard id, so the order
 // of a figures vector does not matter.
