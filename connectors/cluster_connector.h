@@ -114,6 +114,9 @@ public:
     virtual ClusterTopology topology() const = 0;
     virtual OwnershipTable ownership() const = 0;
     virtual TimeMs clusterTime() const = 0;
+    // Stored bytes per key cell (indexed like topology().cells) as far as the connector knows:
+    // what moving those cells copies. Empty when the connector cannot tell.
+    virtual std::vector<double> cellDataBytes() const = 0;
 
     // Starts a shadowed move of move.shard from move.from to move.to, copying move.batches. The
     // id is reported in every migrationProgress; an error when the move cannot start (unknown

@@ -113,7 +113,7 @@ public:
     TimeMs endMs() const { return m_endMs; }
     double capacityOps() const { return m_capacityOps; }
     // Stored bytes per key cell, indexed like topology().cells: what moving them copies.
-    const std::vector<double>& cellDataBytes() const { return m_cellBytes; }
+    std::vector<double> cellDataBytes() const override { return m_cellBytes; }
     std::uint64_t eventsGenerated() const { return m_events; }
     // The progress of a move (also after it ended); nullopt for an unknown id.
     std::optional<MigrationProgress> moveProgress(MigrationId id) const;
