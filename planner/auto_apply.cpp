@@ -15,7 +15,7 @@ int minuteOfDay(TimeMs time) {
 }
 
 std::string formatMinute(int minute) {
-    char text[8];
+    char text[16];
     std::snprintf(text, sizeof text, "%02d:%02d", minute / 60, minute % 60);
     return text;
 }
