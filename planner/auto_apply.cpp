@@ -74,7 +74,11 @@ std::string formatDailyWindow(const DailyWindow& window) {
     return formatMinute(window.start_minute) + "\u2013" + formatMinute(window.end_minute) + " UTC";
 }
 
-Result<DailyWindow> parseDailyWindow(const std::string& text) {
+Result<DailyWindow> parseDailyWindow(const std::string& input) {
+    // What formatDailyWindow() writes parses back: a trailing " UTC" is allowed.
+    std::string text = input;
+    if (text.size() >= 4 && text.compare(text.size() - 4, 4, " UTC") == 0)
+        text.resize(text.size() - 4);
     std::size_t dash = text.find('-');
     std::size_t dashLength = 1;
     if (dash == std::string::npos) {
@@ -82,14 +86,14 @@ Result<DailyWindow> parseDailyWindow(const std::string& text) {
         dashLength = std::string("\u2013").size();
     }
     if (dash == std::string::npos)
-        return Error{"'" + text + "': expected a window like 22:00-06:00"};
+        return Error{"'" + input + "': expected a window like 22:00-06:00"};
     const std::optional<int> start = parseMinute(text.substr(0, dash));
     const std::optional<int> end = parseMinute(text.substr(dash + dashLength));
     if (!start || !end)
-        return Error{"'" + text + "': times must be HH:MM between 00:00 and 23:59"};
+        return Error{"'" + input + "': times must be HH:MM between 00:00 and 23:59"};
     DailyWindow window{*start, *end};
     if (window.empty())
-        return Error{"'" + text + "': the window is empty (it starts where it ends)"};
+        return Error{"'" + input + "': the window is empty (it starts where it ends)"};
     return window;
 }
 

@@ -40,7 +40,8 @@ struct DailyWindow {
 
 // "22:00–06:00 UTC".
 std::string formatDailyWindow(const DailyWindow& window);
-// "22:00-06:00" (either dash); an Error naming what is wrong otherwise.
+// "22:00-06:00" (either dash, optionally followed by " UTC", so formatDailyWindow() parses
+// back); an Error naming what is wrong otherwise.
 Result<DailyWindow> parseDailyWindow(const std::string& text);
 Status validate(const DailyWindow& window);
 

@@ -109,6 +109,23 @@ bool LoadMap::add(TimeMs ts, CellIndex cell, Op op, std::uint64_t bytes, std::ui
     return true;
 }
 
+bool LoadMap::addCounts(TimeMs ts, CellIndex cell, const CellLoad& counts) {
+    if (counts.ops() == 0)
+        return true; // nothing to count; an empty row must not extend the tier
+    if (ts > kMaxAbsTimestampMs || ts < -kMaxAbsTimestampMs || cell >= m_cells.size()) {
+        m_stats.out_of_range += counts.ops();
+        return false;
+    }
+    CellLoad* row = rowFor(bucketOf(ts));
+    if (row == nullptr) {
+        m_stats.late_dropped += counts.ops();
+        return false;
+    }
+    row[cell].add(counts);
+    m_stats.events += counts.ops();
+    return true;
+}
+
 // floorDiv(ts, bucket_ms), remembering the last bucket: consecutive events mostly share one, and
 // a 64-bit division costs more than the rest of add().
 std::int64_t LoadMap::bucketOf(TimeMs ts) {

@@ -97,6 +97,9 @@ public:
     // timestamp is out of range.
     bool add(const TraceEvent& event);
     bool add(TimeMs ts, CellIndex cell, Op op, std::uint64_t bytes, std::uint64_t latency_us);
+    // Counts an aggregate (a connector's per-cell counts for a step) as counts.ops() events at
+    // `ts`, as that many add() calls with the same time would. Zero ops count nothing.
+    bool addCounts(TimeMs ts, CellIndex cell, const CellLoad& counts);
 
     // Folds in `later`, a map with the same cells and options built from the events that follow
     // this map's in a stream: the result is the map one add() pass over both streams in order

@@ -34,9 +34,12 @@ PredictivePolicy::PredictivePolicy(std::size_t cells, PredictiveOptions options)
 
 MigrationPlan PredictivePolicy::planRound(const RoundObservation& observation) {
     m_forecaster.observe(observation.now, observation.cell_rates);
-    const CellProjection projection =
-        m_forecaster.project(observation.now, observation.cell_data_bytes);
-    return planOnProjection(observation, projection, m_options.migrator, m_lastError);
+    m_lastProjection = m_forecaster.project(observation.now, observation.cell_data_bytes);
+    return planOnProjection(observation, m_lastProjection, m_options.migrator, m_lastError);
+}
+
+void PredictivePolicy::observeOnly(TimeMs now, std::span<const ResourceVector> cellRates) {
+    m_forecaster.observe(now, cellRates);
 }
 
 OraclePolicy::OraclePolicy(const RecordedCellLoad& recorded, MigratorOptions options, TimeMs stepMs,

@@ -36,6 +36,12 @@ public:
     std::string_view name() const override { return "predictive"; }
     MigrationPlan planRound(const RoundObservation& observation) override;
 
+    // Feeds a round to the forecaster without planning: a caller that falls behind (the console,
+    // when planning takes longer than a round) still keeps the forecaster's history complete.
+    void observeOnly(TimeMs now, std::span<const ResourceVector> cellRates);
+    // The projection the last planRound() planned on (empty before the first).
+    const CellProjection& lastProjection() const { return m_lastProjection; }
+
     const OnlineCellForecaster& forecaster() const { return m_forecaster; }
     // The last planning error (inconsistent input); empty when the last round planned.
     const std::string& lastError() const { return m_lastError; }
@@ -43,6 +49,7 @@ public:
 private:
     PredictiveOptions m_options;
     OnlineCellForecaster m_forecaster;
+    CellProjection m_lastProjection;
     std::string m_lastError;
 };
 

@@ -137,6 +137,7 @@ private Q_SLOTS:
     void mergeOfPartsEqualsTheWhole();
     void mergeOfOlderDataKeepsItsHistory();
     void mergeRefusesOtherCellsOrOptions();
+    void aggregatesCountAsTheirEvents();
 };
 
 void TestLoadMap::countsMatchANaiveTally_data() {
@@ -427,6 +428,41 @@ void TestLoadMap::mergeRefusesOtherCellsOrOptions() {
     QVERIFY(!map.merge(otherOptions).ok());
     QVERIFY(!map.merge(map).ok());
     QCOMPARE(map.stats().events, std::uint64_t(1)); // unchanged by the refusals
+}
+
+
+// A connector's per-step counts per cell, added with addCounts(), build the same map as the
+// events one by one: tiers, roll-ups, expiry and late drops included.
+void TestLoadMap::aggregatesCountAsTheirEvents() {
+    const LoadMapOptions options = smallOptions(20, 3, 6);
+    std::vector<Event> events = stream(9, 20000, 40, 0, 30'000, 997);
+    events.push_back({events.front().ts, 1, Op::Put, 5}); // late by then: dropped by both
+    LoadMap oneByOne(fourCells(), options);
+    addAll(oneByOne, events, 0, events.size());
+    LoadMap aggregated(fourCells(), options);
+    std::size_t begin = 0;
+    while (begin < events.size()) {
+        // One step: the events of one second (a bucket), tallied per cell.
+        std::size_t end = begin;
+        std::vector<CellLoad> counts(4);
+        const TimeMs stepStart = floorDiv(events[begin].ts, TimeMs(1000)) * 1000;
+        while (end < events.size() && events[end].ts >= stepStart &&
+               events[end].ts < stepStart + 1000) {
+            CellLoad& load = counts[events[end].cell];
+            (isWrite(events[end].op) ? load.writes : load.reads) += 1;
+            load.bytes += events[end].bytes;
+            load.latency_us += 7;
+            ++end;
+        }
+        for (CellIndex cell = 0; cell < 4; ++cell)
+            aggregated.addCounts(events[begin].ts, cell, counts[cell]);
+        begin = end;
+    }
+    QCOMPARE(oneByOne.stats().late_dropped, std::uint64_t(1));
+    const QString difference = differences(oneByOne, aggregated);
+    QVERIFY2(difference.isEmpty(), qPrintable(difference));
+    QVERIFY(aggregated.addCounts(events.back().ts, 2, CellLoad{}));
+    QCOMPARE(aggregated.stats().events, oneByOne.stats().events);
 }
 
 QTEST_APPLESS_MAIN(TestLoadMap)
