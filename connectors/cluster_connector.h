@@ -100,6 +100,24 @@ struct MigrationProgress {
     QString error;            // why it failed (Failed), or why it was rolled back
 };
 
+// The controls of a connector that plays load in its own time (the simulated cluster, a trace
+// replay); a live cluster has none. The console shows play, pause, speed and (where possible) a
+// seek slider for connectors that offer them; app/ adapts the concrete connectors to it.
+class PlaybackControl {
+public:
+    virtual ~PlaybackControl() = default;
+    virtual void pausePlayback() = 0;
+    virtual void resumePlayback() = 0;
+    virtual bool playbackPaused() const = 0;
+    // Cluster seconds per wall second, 1..1000; 0 = as fast as possible.
+    virtual Status setPlaybackSpeed(double speed) = 0;
+    virtual double playbackSpeed() const = 0;
+    virtual bool canSeek() const = 0;
+    virtual Status seekTo(TimeMs time) = 0;
+    virtual TimeMs playbackStartMs() const = 0;
+    virtual TimeMs playbackEndMs() const = 0;
+};
+
 class ClusterConnector : public QObject {
     Q_OBJECT
 public:

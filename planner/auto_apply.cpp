@@ -133,10 +133,9 @@ std::optional<std::string> autoApplyRefusal(const MoveInstruction& move,
         return std::to_string(context.running_moves) + " moves running, the limit is " +
                std::to_string(guardrails.max_concurrent_moves);
     if (context.bytes_started_last_hour + move.bytes > guardrails.max_bytes_per_hour)
-        return formatByteAmount(context.bytes_started_last_hour) +
-               " started in the last hour; " + formatByteAmount(move.bytes) +
-               " more would pass the " + formatByteAmount(guardrails.max_bytes_per_hour) +
-               " limit";
+        return formatByteAmount(context.bytes_started_last_hour) + " started in the last hour; " +
+               formatByteAmount(move.bytes) + " more would pass the " +
+               formatByteAmount(guardrails.max_bytes_per_hour) + " limit";
     return std::nullopt;
 }
 

@@ -82,8 +82,7 @@ void TestAutoApply::nextOpening_data() {
     QTest::addColumn<qint64>("expected"); // -1: none
     QTest::newRow("inside: now") << 120 << 300 << qint64(at(3, 7)) << qint64(at(3, 7));
     QTest::newRow("later today") << 120 << 300 << qint64(at(1, 0)) << qint64(at(2, 0));
-    QTest::newRow("tomorrow") << 120 << 300 << qint64(at(6, 0))
-                              << qint64(at(2, 0) + kMsPerDay);
+    QTest::newRow("tomorrow") << 120 << 300 << qint64(at(6, 0)) << qint64(at(2, 0) + kMsPerDay);
     QTest::newRow("wrapping, tonight") << 1320 << 360 << qint64(at(12, 0)) << qint64(at(22, 0));
     QTest::newRow("empty window") << 600 << 600 << qint64(at(1, 0)) << qint64(-1);
 }
@@ -108,13 +107,11 @@ void TestAutoApply::parseAndFormat_data() {
     QTest::addColumn<int>("end");
     QTest::addColumn<QString>("errorPart");
     QTest::newRow("hyphen") << QStringLiteral("22:00-06:00") << 1320 << 360 << QString();
-    QTest::newRow("en dash, blanks") << QStringLiteral("02:30 \u2013 05:00") << 150 << 300
-                                     << QString();
+    QTest::newRow("en dash, blanks")
+        << QStringLiteral("02:30 \u2013 05:00") << 150 << 300 << QString();
     QTest::newRow("no dash") << QStringLiteral("22:00") << -1 << 0 << QStringLiteral("expected");
-    QTest::newRow("hour 24") << QStringLiteral("22:00-24:00") << -1 << 0
-                             << QStringLiteral("HH:MM");
-    QTest::newRow("letters") << QStringLiteral("ab:cd-01:00") << -1 << 0
-                             << QStringLiteral("HH:MM");
+    QTest::newRow("hour 24") << QStringLiteral("22:00-24:00") << -1 << 0 << QStringLiteral("HH:MM");
+    QTest::newRow("letters") << QStringLiteral("ab:cd-01:00") << -1 << 0 << QStringLiteral("HH:MM");
     QTest::newRow("empty window") << QStringLiteral("03:00-03:00") << -1 << 0
                                   << QStringLiteral("empty");
 }
@@ -153,20 +150,20 @@ void TestAutoApply::refusal_data() {
                          << QStringLiteral("auto-apply is off");
     QTest::newRow("quiet hours") << true << qint64(at(23, 0)) << 0.10 << 1e8 << 0 << 0.0
                                  << QStringLiteral("quiet hours 22:00\u201306:00 UTC");
-    QTest::newRow("quiet hours end") << true << qint64(at(6, 0)) << 0.10 << 1e8 << 0 << 0.0
-                                     << QString();
+    QTest::newRow("quiet hours end")
+        << true << qint64(at(6, 0)) << 0.10 << 1e8 << 0 << 0.0 << QString();
     QTest::newRow("small gain") << true << day << 0.03 << 1e8 << 0 << 0.0
                                 << QStringLiteral("gain 3% below the 5% minimum");
-    QTest::newRow("gain exactly the minimum") << true << day << 0.05 << 1e8 << 0 << 0.0
-                                              << QString();
+    QTest::newRow("gain exactly the minimum")
+        << true << day << 0.05 << 1e8 << 0 << 0.0 << QString();
     QTest::newRow("concurrency") << true << day << 0.10 << 1e8 << 2 << 0.0
                                  << QStringLiteral("2 moves running, the limit is 2");
     QTest::newRow("bytes per hour")
         << true << day << 0.10 << 2e8 << 0 << 9e8
         << QStringLiteral(
                "900 MB started in the last hour; 200 MB more would pass the 1.0 GB limit");
-    QTest::newRow("bytes exactly at the limit") << true << day << 0.10 << 1e8 << 0 << 9e8
-                                                << QString();
+    QTest::newRow("bytes exactly at the limit")
+        << true << day << 0.10 << 1e8 << 0 << 9e8 << QString();
     QTest::newRow("quiet hours first") << true << qint64(at(23, 0)) << 0.01 << 9e9 << 5 << 9e9
                                        << QStringLiteral("quiet hours 22:00\u201306:00 UTC");
 }
@@ -202,11 +199,20 @@ void TestAutoApply::validation() {
     QFETCH(QString, errorPart);
     AutoApplyGuardrails guardrails;
     switch (field) {
-    case 1: guardrails.max_concurrent_moves = 0; break;
-    case 2: guardrails.max_bytes_per_hour = 0.0; break;
-    case 3: guardrails.min_gain = 1.5; break;
-    case 4: guardrails.quiet_hours = DailyWindow{60, 1440}; break;
-    default: break;
+    case 1:
+        guardrails.max_concurrent_moves = 0;
+        break;
+    case 2:
+        guardrails.max_bytes_per_hour = 0.0;
+        break;
+    case 3:
+        guardrails.min_gain = 1.5;
+        break;
+    case 4:
+        guardrails.quiet_hours = DailyWindow{60, 1440};
+        break;
+    default:
+        break;
     }
     const Status status = validate(guardrails);
     if (errorPart.isEmpty()) {

@@ -1,9 +1,382 @@
-// Placeholder until the unit is written: fails, so it can never pass unnoticed.
+// The console session on the embedded simulated cluster: rounds reach the planner off the GUI
+// thread, proposals appear, and every operator and automatic action changes the state it should
+// and leaves its audit entry (in the model and in the file).
+
+#include "console_session.h"
+#include "simulated_cluster_connector.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QtTest>
-class Placeholder : public QObject {
+
+#include <functional>
+
+using namespace rangepilot;
+
+namespace {
+
+// A small cluster whose hot range overloads its owner within the first simulated hours, so the
+// planner proposes moves early. Moves copy fast enough to finish in a few rounds.
+SimulatedClusterOptions clusterOptions() {
+    SimulatedClusterOptions options;
+    options.scenario = Scenario::HotspotDrift;
+    options.hours = 24;
+    options.rate_eps = 150;
+    options.seed = 7;
+    options.key_count = 100'000;
+    options.hosts = 4;
+    options.shards_per_host = 4;
+    options.cells = 128;
+    options.step_ms = 10'000;
+    options.timer = false;
+    options.headroom = 0.6;
+    options.move.copy_bytes_per_s = 50e6;
+    return options;
+}
+
+constexpr TimeMs kPinnedWallClock = 1'800'000'000'000;
+
+class Fixture {
+public:
+    Fixture()
+        : connector(clusterOptions()) {
+        session = std::make_unique<ConsoleSession>(&connector);
+        session->setOperatorName(QStringLiteral("alice"));
+        session->setWallClock([] { return kPinnedWallClock; });
+        connector.start();
+    }
+
+    // Runs `minutes` of cluster time, a round at a time, letting each round's outcome arrive.
+    bool runMinutes(int minutes) {
+        for (int minute = 0; minute < minutes; ++minute) {
+            if (!connector.advance(kMsPerMinute))
+                return false;
+            if (!QTest::qWaitFor([this] { return session->pendingTasks() == 0; }, 10'000))
+                return false;
+        }
+        return true;
+    }
+
+    // Runs round by round until `done` holds; false after `maxMinutes`.
+    bool runUntil(const std::function<bool()>& done, int maxMinutes) {
+        for (int minute = 0; minute < maxMinutes; ++minute) {
+            if (done())
+                return true;
+            if (!runMinutes(1))
+                return false;
+        }
+        return done();
+    }
+
+    std::optional<int> firstRowIn(MigrationPhase phase) const {
+        MigrationsModel* model = session->migrationsModel();
+        for (int row = 0; row < model->rowCount(); ++row) {
+            if (model->entryAt(row).phase == phase)
+                return row;
+        }
+        return std::nullopt;
+    }
+
+    bool hasProposal() const { return firstRowIn(MigrationPhase::Proposed).has_value(); }
+
+    const AuditEntry& lastAudit() const {
+        AuditLogModel* audit = session->auditModel();
+        return audit->entryAt(audit->rowCount() - 1);
+    }
+
+    bool auditContains(const QString& part) const {
+        AuditLogModel* audit = session->auditModel();
+        for (int row = 0; row < audit->rowCount(); ++row) {
+            if (audit->entryAt(row).what.contains(part))
+                return true;
+        }
+        return false;
+    }
+
+    SimulatedClusterConnector connector;
+    std::unique_ptr<ConsoleSession> session;
+};
+
+} // namespace
+
+class TestConsoleSession : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void notWrittenYet() { QFAIL("not written yet"); }
+    void roundsReachThePlannerAndTheModels();
+    void approveStartsTheMoveAndCutoverIsAudited();
+    void rejectRemovesAndRemembers();
+    void scheduleStartsAtItsTime();
+    void abortRollsBackAndPauseResumes();
+    void injectedFailureIsAuditedAndRolledBack();
+    void actionsOnTheWrongRowAreRefused();
+    void autoApplyRespectsMaxConcurrent();
+    void autoApplyHonoursQuietHours();
+    void auditFileKeepsEveryEntry();
 };
-QTEST_APPLESS_MAIN(Placeholder)
+
+void TestConsoleSession::roundsReachThePlannerAndTheModels() {
+    Fixture fixture;
+    QSignalSpy heatmaps(fixture.session.get(), &ConsoleSession::heatmapUpdated);
+    QVERIFY(fixture.runMinutes(12));
+    QCOMPARE(fixture.session->roundsSubmitted(), std::uint64_t(12));
+    QVERIFY(fixture.session->roundsPlanned() >= 10); // at most the queue limit was only observed
+    QCOMPARE(heatmaps.count(), 12);
+    const HeatmapGrid& grid = fixture.session->heatmap();
+    QCOMPARE(grid.rows, std::size_t(128));
+    QVERIFY(grid.observed_columns >= 2);
+    QVERIFY(grid.columns > grid.observed_columns); // the projection follows "now"
+    // The observed columns hold every event the connector generated up to the last round.
+    double counted = 0.0;
+    for (std::size_t column = 0; column < grid.observed_columns; ++column) {
+        for (std::size_t row = 0; row < grid.rows; ++row)
+            counted += grid.at(column, row) * static_cast<double>(grid.column_ms) / 1000.0;
+    }
+    QVERIFY(counted > 0.0);
+    QCOMPARE(qRound64(counted), qint64(fixture.connector.eventsGenerated()));
+    // Tables: every shard has figures, every host its usage.
+    OwnershipTableModel* ownership = fixture.session->ownershipModel();
+    QCOMPARE(ownership->rowCount(), int(fixture.connector.ownership().shardCount()));
+    for (int row = 0; row < ownership->rowCount(); ++row)
+        QVERIFY(ownership->rowAt(row).figures.has_value());
+    HostsModel* hosts = fixture.session->hostsModel();
+    QCOMPARE(hosts->rowCount(), 4);
+    double usage = 0.0;
+    for (int row = 0; row < hosts->rowCount(); ++row)
+        usage += hosts->hostAt(row).usage_now[Resource::Ops];
+    QVERIFY(usage > 0.0);
+}
+
+void TestConsoleSession::approveStartsTheMoveAndCutoverIsAudited() {
+    Fixture fixture;
+    QVERIFY2(fixture.runUntil([&] { return fixture.hasProposal(); }, 600),
+             "no proposal in 10 simulated hours");
+    const int row = *fixture.firstRowIn(MigrationPhase::Proposed);
+    const MigrationEntry proposal = fixture.session->migrationsModel()->entryAt(row);
+    QVERIFY(!proposal.reason.empty());
+    const Status approved = fixture.session->approve(row, QStringLiteral("looks right"));
+    QVERIFY2(approved, approved.message().c_str());
+    MigrationsModel* model = fixture.session->migrationsModel();
+    const MigrationEntry started = model->entryAt(row);
+    QVERIFY(started.id.has_value());
+    QCOMPARE(started.phase, MigrationPhase::Shadowing);
+    QCOMPARE(fixture.session->runningMoves(), std::size_t(1));
+    QVERIFY(fixture.auditContains(QStringLiteral("approved move of shard %1").arg(proposal.shard)));
+    QCOMPARE(fixture.lastAudit().who, QStringLiteral("alice"));
+    QCOMPARE(fixture.lastAudit().why, QStringLiteral("looks right"));
+    QVERIFY(!fixture.lastAudit().automatic);
+
+    const MigrationId id = *started.id;
+    QVERIFY(fixture.runUntil(
+        [&] {
+            const std::optional<int> now = model->rowOf(id);
+            return now && model->entryAt(*now).phase == MigrationPhase::Done;
+        },
+        120));
+    QCOMPARE(fixture.session->runningMoves(), std::size_t(0));
+    QVERIFY(fixture.auditContains(QStringLiteral("completed #%1").arg(id)));
+    QVERIFY(fixture.lastAudit().automatic || fixture.auditContains(QStringLiteral("completed")));
+    // The owner of the moved range changed in the table the window shows.
+    const OwnershipTable table = fixture.connector.ownership();
+    QCOMPARE(table.shardFor(proposal.range.start).owner, proposal.to);
+}
+
+void TestConsoleSession::rejectRemovesAndRemembers() {
+    Fixture fixture;
+    QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+    MigrationsModel* model = fixture.session->migrationsModel();
+    const int row = *fixture.firstRowIn(MigrationPhase::Proposed);
+    const MigrationEntry rejected = model->entryAt(row);
+    const int before = model->rowCount();
+    QVERIFY(fixture.session->reject(row, QStringLiteral("peak is over soon")));
+    QCOMPARE(model->rowCount(), before - 1);
+    QVERIFY(!model->rowOfProposal(rejected.proposalKey()));
+    QCOMPARE(fixture.lastAudit().what.left(8), QStringLiteral("rejected"));
+    QCOMPARE(fixture.lastAudit().why, QStringLiteral("peak is over soon"));
+    // Later rounds do not propose the same move again while the rejection holds.
+    for (int minute = 0; minute < 20; ++minute) {
+        QVERIFY(fixture.runMinutes(1));
+        for (int other = 0; other < model->rowCount(); ++other) {
+            const MigrationEntry& entry = model->entryAt(other);
+            const bool same = entry.phase == MigrationPhase::Proposed &&
+                              entry.from == rejected.from && entry.to == rejected.to &&
+                              rangesOverlap(entry.range, rejected.range);
+            QVERIFY2(!same, "a rejected move came back");
+        }
+    }
+}
+
+void TestConsoleSession::scheduleStartsAtItsTime() {
+    Fixture fixture;
+    QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+    MigrationsModel* model = fixture.session->migrationsModel();
+    const int row = *fixture.firstRowIn(MigrationPhase::Proposed);
+    const ProposalKey key = model->entryAt(row).proposalKey();
+    const TimeMs now = fixture.session->clusterTime();
+    const Status past = fixture.session->schedule(row, now - kMsPerMinute);
+    QVERIFY(!past);
+    QVERIFY(QString::fromStdString(past.message()).contains(QStringLiteral("has passed")));
+    const TimeMs at = now + 5 * kMsPerMinute;
+    QVERIFY(fixture.session->schedule(row, at, QStringLiteral("after the backup")));
+    QCOMPARE(model->entryAt(row).phase, MigrationPhase::Scheduled);
+    QVERIFY(fixture.lastAudit().what.contains(QStringLiteral("scheduled")));
+    // Rounds replace proposals but keep the scheduled move, and it waits for its time.
+    QVERIFY(fixture.runMinutes(3));
+    std::optional<int> scheduled = model->rowOfProposal(key);
+    QVERIFY(scheduled);
+    QCOMPARE(model->entryAt(*scheduled).phase, MigrationPhase::Scheduled);
+    QCOMPARE(fixture.session->runningMoves(), std::size_t(0));
+    QVERIFY(fixture.runMinutes(3));
+    QVERIFY(fixture.auditContains(QStringLiteral("started")));
+    bool startedBySchedule = false;
+    for (int entry = 0; entry < fixture.session->auditModel()->rowCount(); ++entry) {
+        const AuditEntry& audit = fixture.session->auditModel()->entryAt(entry);
+        if (audit.who == QStringLiteral("scheduler") &&
+            audit.what.startsWith(QStringLiteral("started")))
+            startedBySchedule = audit.why.contains(QStringLiteral("scheduled by alice"));
+    }
+    QVERIFY(startedBySchedule);
+    QVERIFY(!model->rowOfProposal(key)); // it is a running (or finished) move now
+}
+
+void TestConsoleSession::abortRollsBackAndPauseResumes() {
+    Fixture fixture;
+    QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+    MigrationsModel* model = fixture.session->migrationsModel();
+    const int row = *fixture.firstRowIn(MigrationPhase::Proposed);
+    const MigrationEntry proposal = model->entryAt(row);
+    const HostId ownerBefore = fixture.connector.ownership().shardFor(proposal.range.start).owner;
+    QVERIFY(fixture.session->approve(row));
+    const MigrationId id = *model->entryAt(row).id;
+    QVERIFY(fixture.session->pause(*model->rowOf(id), QStringLiteral("checking")));
+    QVERIFY(fixture.runMinutes(1));
+    QCOMPARE(model->entryAt(*model->rowOf(id)).phase, MigrationPhase::Paused);
+    QVERIFY(!fixture.session->pause(*model->rowOf(id))); // already paused
+    QVERIFY(fixture.session->resume(*model->rowOf(id)));
+    QVERIFY(fixture.session->abort(*model->rowOf(id), QStringLiteral("wrong target")));
+    QVERIFY(fixture.auditContains(QStringLiteral("aborted #%1").arg(id)));
+    QVERIFY(fixture.runUntil(
+        [&] { return model->entryAt(*model->rowOf(id)).phase == MigrationPhase::Aborted; }, 10));
+    QVERIFY(fixture.auditContains(QStringLiteral("rolled back #%1").arg(id)));
+    QCOMPARE(fixture.connector.ownership().shardFor(proposal.range.start).owner, ownerBefore);
+    QCOMPARE(fixture.session->runningMoves(), std::size_t(0));
+    QVERIFY(!fixture.session->abort(*model->rowOf(id))); // over
+}
+
+void TestConsoleSession::injectedFailureIsAuditedAndRolledBack() {
+    Fixture fixture;
+    QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+    MigrationsModel* model = fixture.session->migrationsModel();
+    const int row = *fixture.firstRowIn(MigrationPhase::Proposed);
+    const MigrationEntry proposal = model->entryAt(row);
+    const HostId ownerBefore = fixture.connector.ownership().shardFor(proposal.range.start).owner;
+    QVERIFY(fixture.session->approve(row));
+    const MigrationId id = *model->entryAt(row).id;
+    QVERIFY(fixture.connector.injectMoveFailure(id, MigrationPhase::CatchingUp));
+    QVERIFY(fixture.runUntil(
+        [&] { return model->entryAt(*model->rowOf(id)).phase == MigrationPhase::Failed; }, 60));
+    QVERIFY(!model->entryAt(*model->rowOf(id)).error.isEmpty());
+    QVERIFY(fixture.auditContains(QStringLiteral("failed and rolled back #%1").arg(id)));
+    QCOMPARE(fixture.connector.ownership().shardFor(proposal.range.start).owner, ownerBefore);
+}
+
+void TestConsoleSession::actionsOnTheWrongRowAreRefused() {
+    Fixture fixture;
+    QVERIFY(!fixture.session->approve(0)); // no rows yet
+    QVERIFY(!fixture.session->reject(-1));
+    QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+    const int row = *fixture.firstRowIn(MigrationPhase::Proposed);
+    QVERIFY(!fixture.session->pause(row));  // not running
+    QVERIFY(!fixture.session->resume(row)); // not paused
+    QVERIFY(!fixture.session->abort(row));  // nothing to abort
+    const int audited = fixture.session->auditModel()->rowCount();
+    QVERIFY(fixture.session->approve(row));
+    QVERIFY(!fixture.session->approve(row));                          // already running
+    QVERIFY(!fixture.session->reject(row));                           // running: abort instead
+    QCOMPARE(fixture.session->auditModel()->rowCount(), audited + 2); // approved, started
+}
+
+void TestConsoleSession::autoApplyRespectsMaxConcurrent() {
+    Fixture fixture;
+    AutoApplyGuardrails guardrails;
+    guardrails.enabled = true;
+    guardrails.max_concurrent_moves = 1;
+    guardrails.max_bytes_per_hour = 1e12;
+    guardrails.min_gain = 0.0;
+    fixture.session->setGuardrails(guardrails);
+    QVERIFY(fixture.lastAudit().what.contains(QStringLiteral("turned auto-apply on")));
+    std::size_t mostRunning = 0;
+    int started = 0;
+    QObject::connect(fixture.session->auditModel(), &QAbstractItemModel::rowsInserted, [&] {
+        const AuditEntry& entry = fixture.lastAudit();
+        if (entry.who == QStringLiteral("auto-apply"))
+            ++started;
+        mostRunning = std::max(mostRunning, fixture.session->runningMoves());
+    });
+    QVERIFY(fixture.runUntil([&] { return started >= 3; }, 900));
+    QCOMPARE(mostRunning, std::size_t(1));
+    for (int row = 0; row < fixture.session->auditModel()->rowCount(); ++row) {
+        const AuditEntry& entry = fixture.session->auditModel()->entryAt(row);
+        if (entry.who == QStringLiteral("auto-apply")) {
+            QVERIFY(entry.automatic);
+            QVERIFY(entry.why.contains(QStringLiteral("of 1 moves running")));
+        }
+    }
+}
+
+void TestConsoleSession::autoApplyHonoursQuietHours() {
+    Fixture fixture;
+    AutoApplyGuardrails guardrails;
+    guardrails.enabled = true;
+    guardrails.min_gain = 0.0;
+    guardrails.quiet_hours = DailyWindow{0, 23 * 60 + 59}; // all day but one minute
+    fixture.session->setGuardrails(guardrails);
+    QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+    QVERIFY(fixture.runMinutes(30));
+    QVERIFY(fixture.hasProposal());
+    for (int row = 0; row < fixture.session->auditModel()->rowCount(); ++row)
+        QVERIFY(fixture.session->auditModel()->entryAt(row).who != QStringLiteral("auto-apply"));
+    QCOMPARE(fixture.session->runningMoves(), std::size_t(0));
+}
+
+void TestConsoleSession::auditFileKeepsEveryEntry() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("logs/audit.log"));
+    std::vector<AuditEntry> written;
+    {
+        Fixture fixture;
+        fixture.session->setAuditLogPath(path);
+        QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+        QVERIFY(fixture.session->reject(*fixture.firstRowIn(MigrationPhase::Proposed),
+                                        QStringLiteral("not now")));
+        QVERIFY(fixture.runUntil([&] { return fixture.hasProposal(); }, 600));
+        QVERIFY(fixture.session->approve(*fixture.firstRowIn(MigrationPhase::Proposed)));
+        for (int row = 0; row < fixture.session->auditModel()->rowCount(); ++row)
+            written.push_back(fixture.session->auditModel()->entryAt(row));
+    }
+    QVERIFY(written.size() >= 3);
+    const AuditTail tail = AuditLogFile::readTail(path, 1000);
+    QVERIFY2(tail.problems.isEmpty(), qPrintable(tail.problems.join(u'\n')));
+    QCOMPARE(tail.records.size(), written.size());
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        QCOMPARE(tail.records[i].entry, written[i]);
+        QVERIFY(tail.records[i].cluster_ms.has_value());
+    }
+    // A new session on the same file shows the old entries, and a damaged line is reported
+    // with its line number, not fatal.
+    {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::Append));
+        file.write("{not json\n");
+    }
+    SimulatedClusterConnector connector(clusterOptions());
+    ConsoleSession again(&connector);
+    QSignalSpy problems(&again, &ConsoleSession::problem);
+    again.setAuditLogPath(path);
+    QCOMPARE(again.auditModel()->rowCount(), int(written.size()));
+    QCOMPARE(problems.count(), 1);
+    QVERIFY(problems.at(0).at(0).toString().contains(
+        QStringLiteral("audit.log:%1:").arg(written.size() + 1)));
+}
+
+QTEST_GUILESS_MAIN(TestConsoleSession)
 #include "tst_console_session.moc"

@@ -430,7 +430,6 @@ void TestLoadMap::mergeRefusesOtherCellsOrOptions() {
     QCOMPARE(map.stats().events, std::uint64_t(1)); // unchanged by the refusals
 }
 
-
 // A connector's per-step counts per cell, added with addCounts(), build the same map as the
 // events one by one: tiers, roll-ups, expiry and late drops included.
 void TestLoadMap::aggregatesCountAsTheirEvents() {
