@@ -116,6 +116,8 @@ private Q_SLOTS:
     void accessBatchesMatchTheGenerator();
     void hostUsageFollowsTheOwners();
     void moveChangesTheOwnerExactlyAtDone();
+    void ownerChangesAtDoneWhenCutoverAndDoneShareAStep();
+    void ownershipIsTheRealTableBeforeStart();
     void endedMovesLeaveTheTableUnchanged_data();
     void endedMovesLeaveTheTableUnchanged();
     void failureRateOneFailsEveryMove();
@@ -312,6 +314,56 @@ void TestSimulatedClusterConnector::moveChangesTheOwnerExactlyAtDone() {
     QCOMPARE(after.epoch(), before.epoch() + 1);
     QCOMPARE(after.shardById(shard.id)->owner, target);
     QCOMPARE(cluster.moveProgress(*id)->bytes_copied, 100'000.0 / 16 * 1410);
+}
+
+// With 10 s steps the cutover (500 ms) begins and commits within one step: its CuttingOver
+// report must still see the old owner, and the table is announced once, before Done.
+void TestSimulatedClusterConnector::ownerChangesAtDoneWhenCutoverAndDoneShareAStep() {
+    SimulatedClusterOptions options = smallOptions();
+    options.step_ms = 10'000;
+    options.move.copy_bytes_per_s = 50e6;
+    SimulatedClusterConnector cluster(options);
+    cluster.start();
+    const OwnershipTable before = cluster.ownership();
+    const Shard shard = before.shards()[2];
+    const HostId target = otherHost(before, shard.owner);
+    std::vector<QString> order;
+    connect(&cluster, &ClusterConnector::migrationProgress, this,
+            [&](const MigrationProgress& progress) {
+                const HostId owner = cluster.ownership().shardById(shard.id)->owner;
+                order.push_back(migrationPhaseName(progress.phase) + QLatin1Char('@') +
+                                QString::fromStdString(owner));
+            });
+    connect(&cluster, &ClusterConnector::ownershipChanged, this, [&](const OwnershipTable& table) {
+        QCOMPARE(cluster.ownership(), table);
+        order.push_back(QStringLiteral("table"));
+    });
+    const MigrationId id = *cluster.executeMove(moveOf(shard, target));
+    runMoveToEnd(cluster, id, 5 * kMsPerMinute);
+    QCOMPARE(cluster.moveProgress(id)->phase, MigrationPhase::Done);
+    const QString from = QString::fromStdString(shard.owner);
+    const QString to = QString::fromStdString(target);
+    const auto cutover =
+        std::find(order.begin(), order.end(), QStringLiteral("cutting over@") + from);
+    QVERIFY2(cutover != order.end(),
+             qPrintable(QStringList(order.begin(), order.end()).join(u' ')));
+    QVERIFY(std::next(cutover) != order.end());
+    QCOMPARE(*std::next(cutover), QStringLiteral("table"));
+    QCOMPARE(order.back(), QStringLiteral("done@") + to);
+    QCOMPARE(std::count(order.begin(), order.end(), QStringLiteral("table")), 1);
+}
+
+// Built in the constructor: the real table answers before start(), as it did before the model
+// was shared with trace replay.
+void TestSimulatedClusterConnector::ownershipIsTheRealTableBeforeStart() {
+    SimulatedClusterConnector cluster(smallOptions());
+    QCOMPARE(cluster.ownership().shardCount(), std::size_t(16));
+    QCOMPARE(cluster.topology().cells.size(), std::size_t(256));
+    QCOMPARE(cluster.startMs(), kDefaultWorkloadStartMs);
+    QSignalSpy tables(&cluster, &ClusterConnector::ownershipChanged);
+    cluster.start();
+    QCOMPARE(tables.count(), 1);
+    QVERIFY(tableIn(tables.at(0).at(0)) == cluster.ownership());
 }
 
 void TestSimulatedClusterConnector::endedMovesLeaveTheTableUnchanged_data() {
