@@ -99,7 +99,10 @@ struct RangeState {
     std::vector<HostIndex> replicas;
     double bytes = 0.0;
     bool in_flight = false;
-    bool recut = false;     // split or merged in this round
+    bool recut = false;     // split in this round (or merged: see `merged`)
+    bool merged = false;    // merged in this round: not carved, because a plan applies its
+                            // splits before its merges, so a cut inside the joint range would
+                            // land on a shard that does not exist yet
     std::size_t series = 0; // offset into the series store
     PeakScore peak;         // on the owner's capacity
 };
@@ -300,6 +303,7 @@ void PlanningState::mergeWithNext(std::size_t index) {
     left.end = right.end;
     left.range.end = right.range.end;
     left.bytes += right.bytes;
+    left.merged = true;
     const std::size_t offset = m_store.size();
     m_store.resize(offset + m_steps);
     for (std::size_t step = 0; step < m_steps; ++step)
@@ -724,7 +728,7 @@ std::optional<MoveChoice> MovePlanner::bestMove(HostIndex source) {
         const bool sufficient = after <= m_hotAbove;
         const double rank = sufficient ? range.bytes : -gain / (range.bytes + kBytesFloor);
         candidates.push_back({index, std::nullopt, after, sufficient, rank});
-        if (sufficient) {
+        if (sufficient && !range.merged) {
             if (const std::optional<Carve> carve = cheapestSufficientCarve(source, range))
                 candidates.push_back({index, carve, carve->after, true, carve->bytes});
         }

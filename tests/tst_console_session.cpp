@@ -112,6 +112,8 @@ private Q_SLOTS:
     void autoApplyRespectsMaxConcurrent();
     void autoApplyHonoursQuietHours();
     void auditFileKeepsEveryEntry();
+    void everyPlanAppliesWhileProposalsWait();
+    void approvingAHotPartCutsItFirst();
 };
 
 void TestConsoleSession::roundsReachThePlannerAndTheModels() {
@@ -376,6 +378,75 @@ void TestConsoleSession::auditFileKeepsEveryEntry() {
     QCOMPARE(problems.count(), 1);
     QVERIFY(problems.at(0).at(0).toString().contains(
         QStringLiteral("audit.log:%1:").arg(written.size() + 1)));
+}
+
+// Nobody approves anything for eight hours of a sweeping hot range: the planner's boundary
+// changes must all apply to the table they were made for (a plan's splits come before its
+// merges), and the cuts that only serve a move of a shard's hot part wait for that move instead
+// of being applied, merged back by a later round and cut again.
+void TestConsoleSession::everyPlanAppliesWhileProposalsWait() {
+    SimulatedClusterConnector connector(clusterOptions());
+    ConsoleSession session(&connector);
+    QStringList problems;
+    connect(&session, &ConsoleSession::problem, this,
+            [&problems](const QString& message) { problems << message; });
+    connector.start();
+    int hotPartProposals = 0;
+    for (int minute = 0; minute < 8 * 60; ++minute) {
+        QVERIFY(connector.advance(kMsPerMinute));
+        QVERIFY(QTest::qWaitFor([&] { return session.pendingTasks() == 0; }, 10'000));
+        for (int row = 0; row < session.migrationsModel()->rowCount(); ++row) {
+            const SessionMove* move = session.moveOf(row);
+            hotPartProposals += move && !move->carve_splits.empty();
+        }
+    }
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u'\n')));
+    QVERIFY(hotPartProposals > 0);
+    for (int row = 0; row < session.auditModel()->rowCount(); ++row) {
+        const AuditEntry& entry = session.auditModel()->entryAt(row);
+        QVERIFY2(!entry.why.contains(QStringLiteral("only its hot part")),
+                 qPrintable(entry.what + QStringLiteral(": ") + entry.why));
+    }
+}
+
+// Approving the move of a shard's hot part first cuts that part out (audited as the operator's
+// action), then moves exactly the cut-out shard.
+void TestConsoleSession::approvingAHotPartCutsItFirst() {
+    Fixture fixture;
+    auto hotPartRow = [&]() -> std::optional<int> {
+        for (int row = 0; row < fixture.session->migrationsModel()->rowCount(); ++row) {
+            const SessionMove* move = fixture.session->moveOf(row);
+            if (move && !move->carve_splits.empty() &&
+                fixture.session->migrationsModel()->entryAt(row).phase == MigrationPhase::Proposed)
+                return row;
+        }
+        return std::nullopt;
+    };
+    QVERIFY2(fixture.runUntil([&] { return hotPartRow().has_value(); }, 8 * 60),
+             "no move of a hot part proposed in 8 hours");
+    const int row = *hotPartRow();
+    const SessionMove proposal = *fixture.session->moveOf(row);
+    const std::size_t shardsBefore = fixture.connector.ownership().shardCount();
+    QVERIFY(fixture.session->approve(row, QStringLiteral("cut it")));
+    const OwnershipTable table = fixture.connector.ownership();
+    QCOMPARE(table.shardCount(), shardsBefore + proposal.carve_splits.size());
+    const MigrationEntry started = fixture.session->migrationsModel()->entryAt(row);
+    QVERIFY(started.id.has_value());
+    const Shard* moved = table.shardById(started.shard);
+    QVERIFY(moved);
+    QCOMPARE(moved->range, proposal.instruction.range); // exactly the hot part
+    QCOMPARE(moved->owner, proposal.instruction.from);  // until cutover
+    int cuts = 0;
+    for (int entry = 0; entry < fixture.session->auditModel()->rowCount(); ++entry) {
+        const AuditEntry& audit = fixture.session->auditModel()->entryAt(entry);
+        if (audit.what.startsWith(QStringLiteral("split shard")) &&
+            audit.why.contains(QStringLiteral("only its hot part"))) {
+            QCOMPARE(audit.who, QStringLiteral("alice"));
+            ++cuts;
+        }
+    }
+    QCOMPARE(cuts, int(proposal.carve_splits.size()));
+    QVERIFY(fixture.lastAudit().what.startsWith(QStringLiteral("started #")));
 }
 
 QTEST_GUILESS_MAIN(TestConsoleSession)

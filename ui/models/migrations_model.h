@@ -107,6 +107,8 @@ public:
     // another console) appends a row. Returns the row.
     int applyProgress(const MigrationProgress& progress);
     void removeAt(int row);
+    // Replaces the entry in `row` (its key may change: a proposal renamed to a new shard id).
+    void replace(int row, const MigrationEntry& entry);
 
     std::optional<int> rowOf(MigrationId id) const;
     // The row of a proposal with this key that has not started (no id).
@@ -123,7 +125,6 @@ public:
 
 private:
     int append(const MigrationEntry& entry);
-    void replace(int row, const MigrationEntry& entry);
 
     std::vector<MigrationEntry> m_entries;
 };

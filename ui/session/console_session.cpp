@@ -177,6 +177,10 @@ void ConsoleSession::onClock(TimeMs now, double eventsPerSecond) {
 
 template <typename Result, typename Task, typename Deliver>
 void ConsoleSession::runOnPlanner(Task task, Deliver deliver) {
+    if (m_options.plan_on_gui_thread) {
+        deliver(task());
+        return;
+    }
     auto* watcher = new QFutureWatcher<Result>(this);
     const std::uint64_t generation = m_generation;
     ++m_pendingOutcomes;
@@ -307,7 +311,9 @@ void ConsoleSession::applyFigures(const RoundOutcome& outcome) {
 }
 
 void ConsoleSession::applyPlan(const MigrationPlan& plan) {
-    if (plan.table_epoch != m_table.epoch()) {
+    // Compared with the connector's table, not the last one it announced: a connector may
+    // announce a change later (at its next step) than it makes it.
+    if (plan.table_epoch != m_connector->ownership().epoch()) {
         // Planned on a table that has changed since (a cutover, a boundary change): the
         // next round plans on the current one.
         ++m_stalePlans;
@@ -317,15 +323,32 @@ void ConsoleSession::applyPlan(const MigrationPlan& plan) {
     updateProposals(plan);
 }
 
+namespace {
+
+// The splits that cut a proposed move's hot part out of its shard (they wait for the move).
+bool cutsForAMove(const SplitInstruction& split, const MigrationPlan& plan) {
+    return std::any_of(plan.moves.begin(), plan.moves.end(), [&](const MoveInstruction& move) {
+        return move.carved_from == split.shard;
+    });
+}
+
+} // namespace
+
 void ConsoleSession::applyBoundaryChanges(const MigrationPlan& plan) {
-    if (!m_options.apply_boundary_changes || (plan.splits.empty() && plan.merges.empty()))
+    std::vector<SplitInstruction> splits;
+    for (const SplitInstruction& split : plan.splits) {
+        if (!cutsForAMove(split, plan))
+            splits.push_back(split);
+    }
+    if (!m_options.apply_boundary_changes || (splits.empty() && plan.merges.empty()))
         return;
     const OwnershipTable before = m_table;
-    if (Status status = m_connector->changeBoundaries(plan.splits, plan.merges); !status) {
+    if (Status status = m_connector->changeBoundaries(splits, plan.merges); !status) {
         Q_EMIT problem(QStringLiteral("boundary changes refused: ") + fromStd(status.message()));
         return;
     }
-    for (const SplitInstruction& split : plan.splits) {
+    onOwnership(m_connector->ownership()); // the proposals below name the new shards
+    for (const SplitInstruction& split : splits) {
         const Shard* shard = before.shardById(split.shard);
         if (shard)
             m_history.recordBoundaryChange({shard->range, m_now});
@@ -373,7 +396,13 @@ void ConsoleSession::updateProposals(const MigrationPlan& plan) {
         MigrationEntry entry = MigrationEntry::fromProposal(move);
         entry.updated_ms = m_now;
         m_migrations.upsert(entry);
-        m_moves.push_back({key, std::nullopt, move, {}});
+        std::vector<SplitInstruction> cuts;
+        if (move.carved_from) {
+            std::copy_if(
+                plan.splits.begin(), plan.splits.end(), std::back_inserter(cuts),
+                [&](const SplitInstruction& split) { return split.shard == *move.carved_from; });
+        }
+        m_moves.push_back({key, std::nullopt, move, std::move(cuts), {}});
         proposed.push_back(key);
     }
     Q_EMIT proposalsChanged();
@@ -441,6 +470,10 @@ Status ConsoleSession::startMove(int row, const QString& who, bool automatic, co
     SessionMove* move = mutableMoveOf(row);
     if (!move)
         return Error{"row " + std::to_string(row) + " is not a move this console planned"};
+    if (!move->carve_splits.empty()) {
+        if (Status status = cutCarve(*move, row, who, automatic); !status)
+            return status;
+    }
     MigrationEntry entry = m_migrations.entryAt(row);
     // A connector may report the move's first progress from inside executeMove(), before the
     // id is known here: onProgress() gives that report to this row.
@@ -473,6 +506,41 @@ Status ConsoleSession::startMove(int row, const QString& who, bool automatic, co
                                    m_now,
                                    m_now + instruction.duration_ms};
     audit(who, automatic, QStringLiteral("started ") + describeMove(entry), why);
+    return {};
+}
+
+// Applies the cuts of a hot-part move, under shard ids that are free now (the plan's may have
+// been taken by other splits since), and renames the move's shard to match.
+Status ConsoleSession::cutCarve(SessionMove& move, int row, const QString& who, bool automatic) {
+    const OwnershipTable table = m_connector->ownership();
+    ShardId nextId = table.nextFreeShardId();
+    std::vector<SplitInstruction> cuts = move.carve_splits;
+    MoveInstruction instruction = move.instruction;
+    for (SplitInstruction& cut : cuts) {
+        if (instruction.shard == cut.new_shard)
+            instruction.shard = nextId;
+        cut.new_shard = nextId++;
+    }
+    if (Status status = m_connector->changeBoundaries(cuts, {}); !status)
+        return Error{"the shard to cut the hot part from has changed since the plan (" +
+                     status.message() + "); the next round plans on the current table"};
+    const Shard* whole = table.shardById(cuts.front().shard);
+    if (whole)
+        m_history.recordBoundaryChange({whole->range, m_now});
+    for (const SplitInstruction& cut : cuts)
+        audit(who, automatic,
+              QStringLiteral("split shard %1 at %2 (new shard %3)")
+                  .arg(cut.shard)
+                  .arg(display::key(cut.at))
+                  .arg(cut.new_shard),
+              fromStd(cut.reason));
+    onOwnership(m_connector->ownership());
+    MigrationEntry entry = m_migrations.entryAt(row);
+    entry.shard = instruction.shard;
+    move.instruction = instruction;
+    move.key.shard = instruction.shard;
+    move.carve_splits.clear();
+    m_migrations.replace(row, entry);
     return {};
 }
 

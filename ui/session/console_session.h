@@ -56,6 +56,9 @@ struct ConsoleSessionOptions {
     std::size_t max_finished_rows = 200; // ended moves kept in the migrations table
     int max_queued_rounds = 2;
     double warning_threshold = HostsModel::kDefaultWarningThreshold;
+    // Runs the planner on the GUI thread instead of the worker: only for the event-loop
+    // benchmark's baseline, which shows what the worker saves.
+    bool plan_on_gui_thread = false;
 };
 
 // What the session knows of one row of the migrations model beyond what the row shows: the
@@ -64,6 +67,10 @@ struct SessionMove {
     ProposalKey key;
     std::optional<MigrationId> id; // once started
     MoveInstruction instruction;
+    // A move of a shard's hot part: the cuts that make the part a shard of its own. They apply
+    // when the move starts, not when it is proposed: a cut without its move would only be merged
+    // back by the next round.
+    std::vector<SplitInstruction> carve_splits;
     QString scheduled_by;
 };
 
@@ -79,7 +86,9 @@ public:
     OwnershipTableModel* ownershipModel() { return &m_ownership; }
     HostsModel* hostsModel() { return &m_hosts; }
     MigrationsModel* migrationsModel() { return &m_migrations; }
+    const MigrationsModel* migrationsModel() const { return &m_migrations; }
     AuditLogModel* auditModel() { return &m_audit; }
+    const AuditLogModel* auditModel() const { return &m_audit; }
 
     // Who acts: recorded in every operator entry of the audit log.
     void setOperatorName(const QString& name) { m_operator = name; }
@@ -156,6 +165,7 @@ private:
     void autoApply(const std::vector<ProposalKey>& proposed);
     void startDueSchedules();
     Status startMove(int row, const QString& who, bool automatic, const QString& why);
+    Status cutCarve(SessionMove& move, int row, const QString& who, bool automatic);
     bool recentlyRejected(const MoveInstruction& move) const;
     void pruneFinishedRows();
     std::vector<CellSpan> spansOfHost(const HostId& host) const;

@@ -88,7 +88,9 @@ struct PlannerEngineOptions {
     LoadMapOptions load_map;
     std::size_t heatmap_columns = 288; // observed columns shown (a day of 5-minute buckets)
     std::size_t trend_history_buckets = 576;
-    TrendOptions trend;
+    // Trends need six hours of history before they call anything growing or declining: over
+    // less, the morning's rise of the daily cycle reads as growth of thousands of percent a day.
+    TrendOptions trend = TrendOptions{.min_points = 72};
     int chart_horizon_steps = 36; // the trend chart's forecast: 3 h of 5-minute steps
 };
 
