@@ -88,9 +88,10 @@ struct PlannerEngineOptions {
     LoadMapOptions load_map;
     std::size_t heatmap_columns = 288; // observed columns shown (a day of 5-minute buckets)
     std::size_t trend_history_buckets = 576;
-    // Trends need six hours of history before they call anything growing or declining: over
-    // less, the morning's rise of the daily cycle reads as growth of thousands of percent a day.
-    TrendOptions trend = TrendOptions{.min_points = 72};
+    // Trends need two days of history before they call anything growing or declining: with
+    // less, the daily cycle cannot be removed, and the afternoon's rise reads as growth of a
+    // hundred percent a day on every range.
+    TrendOptions trend = TrendOptions{.min_points = 2 * 288};
     int chart_horizon_steps = 36; // the trend chart's forecast: 3 h of 5-minute steps
 };
 
