@@ -1,5 +1,7 @@
 #include "auto_apply_dialog.h"
 
+#include "dialog_labels.h"
+
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -20,31 +22,6 @@
 namespace rangepilot {
 
 namespace {
-
-// A label for what blocks OK: dark red, wrapped, hidden until there is something to say.
-QLabel* newErrorLabel(QWidget* parent) {
-    auto* label = new QLabel(parent);
-    label->setObjectName(QStringLiteral("errorLabel"));
-    label->setWordWrap(true);
-    QPalette palette = label->palette();
-    palette.setColor(QPalette::WindowText, QColor(176, 0, 32));
-    label->setPalette(palette);
-    label->hide();
-    return label;
-}
-
-// Secondary text: the text colour faded a third of the way toward the background (a disabled
-// label is too faint to read).
-void fadeText(QLabel* label) {
-    QPalette palette = label->palette();
-    const QColor text = palette.color(QPalette::WindowText);
-    const QColor background = palette.color(QPalette::Window);
-    const auto mix = [](int a, int b) { return (2 * a + b) / 3; };
-    palette.setColor(QPalette::WindowText, QColor(mix(text.red(), background.red()),
-                                                  mix(text.green(), background.green()),
-                                                  mix(text.blue(), background.blue())));
-    label->setPalette(palette);
-}
 
 constexpr double kBytesPerMegabyte = 1e6;
 constexpr int kMaxConcurrentMovesChoice = 9999;

@@ -1,6 +1,7 @@
 #include "connection_dialog.h"
 
 #include "column_mapping_dialog.h"
+#include "dialog_labels.h"
 #include "trace_reader.h"
 #include "workload_generator.h"
 
@@ -30,31 +31,6 @@
 namespace rangepilot {
 
 namespace {
-
-// A label for what blocks OK: dark red, wrapped, hidden until there is something to say.
-QLabel* newErrorLabel(QWidget* parent) {
-    auto* label = new QLabel(parent);
-    label->setObjectName(QStringLiteral("errorLabel"));
-    label->setWordWrap(true);
-    QPalette palette = label->palette();
-    palette.setColor(QPalette::WindowText, QColor(176, 0, 32));
-    label->setPalette(palette);
-    label->hide();
-    return label;
-}
-
-// Secondary text: the text colour faded a third of the way toward the background (a disabled
-// label is too faint to read).
-void fadeText(QLabel* label) {
-    QPalette palette = label->palette();
-    const QColor text = palette.color(QPalette::WindowText);
-    const QColor background = palette.color(QPalette::Window);
-    const auto mix = [](int a, int b) { return (2 * a + b) / 3; };
-    palette.setColor(QPalette::WindowText, QColor(mix(text.red(), background.red()),
-                                                  mix(text.green(), background.green()),
-                                                  mix(text.blue(), background.blue())));
-    label->setPalette(palette);
-}
 
 QString scenarioDescription(Scenario scenario) {
     switch (scenario) {
