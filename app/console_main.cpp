@@ -41,7 +41,7 @@ namespace {
 
 bool hasArgument(int argc, char** argv, const char* name) {
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], name) == 0 || std::strncmp(argv[i], name, std::strlen(name)) == 0)
+        if (std::strncmp(argv[i], name, std::strlen(name)) == 0) // "--x" and "--x=value"
             return true;
     }
     return false;

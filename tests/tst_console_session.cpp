@@ -3,6 +3,7 @@
 // and leaves its audit entry (in the model and in the file).
 
 #include "console_session.h"
+#include "console_test_cluster.h"
 #include "simulated_cluster_connector.h"
 
 #include <QSignalSpy>
@@ -15,31 +16,12 @@ using namespace rangepilot;
 
 namespace {
 
-// A small cluster whose hot range overloads its owner within the first simulated hours, so the
-// planner proposes moves early. Moves copy fast enough to finish in a few rounds.
-SimulatedClusterOptions clusterOptions() {
-    SimulatedClusterOptions options;
-    options.scenario = Scenario::HotspotDrift;
-    options.hours = 24;
-    options.rate_eps = 150;
-    options.seed = 7;
-    options.key_count = 100'000;
-    options.hosts = 4;
-    options.shards_per_host = 4;
-    options.cells = 128;
-    options.step_ms = 10'000;
-    options.timer = false;
-    options.headroom = 0.6;
-    options.move.copy_bytes_per_s = 50e6;
-    return options;
-}
-
 constexpr TimeMs kPinnedWallClock = 1'800'000'000'000;
 
 class Fixture {
 public:
     Fixture()
-        : connector(clusterOptions()) {
+        : connector(testing::hotClusterOptions()) {
         session = std::make_unique<ConsoleSession>(&connector);
         session->setOperatorName(QStringLiteral("alice"));
         session->setWallClock([] { return kPinnedWallClock; });
@@ -370,7 +352,7 @@ void TestConsoleSession::auditFileKeepsEveryEntry() {
         QVERIFY(file.open(QIODevice::Append));
         file.write("{not json\n");
     }
-    SimulatedClusterConnector connector(clusterOptions());
+    SimulatedClusterConnector connector(testing::hotClusterOptions());
     ConsoleSession again(&connector);
     QSignalSpy problems(&again, &ConsoleSession::problem);
     again.setAuditLogPath(path);
@@ -385,7 +367,7 @@ void TestConsoleSession::auditFileKeepsEveryEntry() {
 // merges), and the cuts that only serve a move of a shard's hot part wait for that move instead
 // of being applied, merged back by a later round and cut again.
 void TestConsoleSession::everyPlanAppliesWhileProposalsWait() {
-    SimulatedClusterConnector connector(clusterOptions());
+    SimulatedClusterConnector connector(testing::hotClusterOptions());
     ConsoleSession session(&connector);
     QStringList problems;
     connect(&session, &ConsoleSession::problem, this,

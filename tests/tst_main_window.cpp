@@ -4,6 +4,7 @@
 
 #include "console_session.h"
 #include "console_settings.h"
+#include "console_test_cluster.h"
 #include "heatmap_view.h"
 #include "main_window.h"
 #include "migrations_panel.h"
@@ -23,27 +24,10 @@ using namespace rangepilot;
 
 namespace {
 
-SimulatedClusterOptions clusterOptions() {
-    SimulatedClusterOptions options;
-    options.scenario = Scenario::HotspotDrift;
-    options.hours = 24;
-    options.rate_eps = 150;
-    options.seed = 7;
-    options.key_count = 100'000;
-    options.hosts = 4;
-    options.shards_per_host = 4;
-    options.cells = 128;
-    options.step_ms = 10'000;
-    options.timer = false;
-    options.headroom = 0.6;
-    options.move.copy_bytes_per_s = 50e6;
-    return options;
-}
-
 class Console {
 public:
     Console()
-        : connector(clusterOptions())
+        : connector(testing::hotClusterOptions())
         , session(&connector)
         , window(&settings) {
         session.setOperatorName(QStringLiteral("bob"));

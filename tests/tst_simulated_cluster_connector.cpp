@@ -1,3 +1,4 @@
+#include "connector_test_moves.h"
 #include "simulated_cluster_connector.h"
 
 #include <QSignalSpy>
@@ -8,6 +9,8 @@
 #include <vector>
 
 using namespace rangepilot;
+using rangepilot::testing::moveOf;
+using rangepilot::testing::otherHost;
 
 namespace {
 
@@ -58,23 +61,6 @@ std::vector<double> opsPerHost(const OwnershipTable& table, const ClusterTopolog
     for (const Shard& shard : table.shards())
         ops[*topology.cluster.indexOf(shard.owner)] += static_cast<double>(perShard.at(shard.id));
     return ops;
-}
-
-HostId otherHost(const OwnershipTable& table, const HostId& host) {
-    for (const HostId& candidate : table.placementHosts()) {
-        if (candidate != host)
-            return candidate;
-    }
-    return host;
-}
-
-MoveInstruction moveOf(const Shard& shard, const HostId& to) {
-    MoveInstruction move;
-    move.shard = shard.id;
-    move.range = shard.range;
-    move.from = shard.owner;
-    move.to = to;
-    return move;
 }
 
 SplitInstruction splitOf(ShardId shard, const Key& at, ShardId newShard) {

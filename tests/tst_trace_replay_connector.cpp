@@ -1,3 +1,4 @@
+#include "connector_test_moves.h"
 #include "random.h"
 #include "trace_replay_connector.h"
 
@@ -13,6 +14,8 @@
 #include <vector>
 
 using namespace rangepilot;
+using rangepilot::testing::moveOf;
+using rangepilot::testing::otherHost;
 
 namespace {
 
@@ -196,23 +199,6 @@ public:
     QStringList log;
     QStringList errors;
 };
-
-HostId otherHost(const OwnershipTable& table, const HostId& host) {
-    for (const HostId& candidate : table.placementHosts()) {
-        if (candidate != host)
-            return candidate;
-    }
-    return host;
-}
-
-MoveInstruction moveOf(const Shard& shard, const HostId& to) {
-    MoveInstruction move;
-    move.shard = shard.id;
-    move.range = shard.range;
-    move.from = shard.owner;
-    move.to = to;
-    return move;
-}
 
 double shardBytes(const TraceReplayConnector& replay, const Shard& shard) {
     const std::vector<double> bytes = replay.cellDataBytes();

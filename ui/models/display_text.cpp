@@ -64,10 +64,16 @@ QString byteRate(double bytesPerSecond) {
     return std::isfinite(bytesPerSecond) ? scaledBytes(bytesPerSecond, "/s") : unknown();
 }
 
+QString count(double value) {
+    if (!std::isfinite(value))
+        return unknown();
+    return numberLocale().toString(std::llround(value));
+}
+
 QString opsRate(double opsPerSecond) {
     if (!std::isfinite(opsPerSecond))
         return unknown();
-    return numberLocale().toString(std::llround(opsPerSecond)) + QStringLiteral(" ops/s");
+    return count(opsPerSecond) + QStringLiteral(" ops/s");
 }
 
 QString utcTime(TimeMs time) {

@@ -33,6 +33,7 @@ QString percent(double fraction);            // 0.734 → "73%"
 QString bytes(double bytes);                 // "512 B", "21.4 MB" (decimal: kB, MB, GB, TB, PB)
 QString byteRate(double bytesPerSecond);     // "21.4 MB/s"
 QString opsRate(double opsPerSecond);        // 1234.4 → "1,234 ops/s"
+QString count(double value);                 // 1234.4 → "1,234"
 QString utcTime(TimeMs time);                // "2026-01-05 19:20"
 QString key(std::string_view key);           // formatKey(), shortened to kMaxKeyChars
 QString keyRange(const KeyRange& range);     // "[a, b)" with shortened keys, "+inf" when unbounded

@@ -46,8 +46,7 @@ ConsoleSession::ConsoleSession(ClusterConnector* connector, ConsoleSessionOption
     connect(connector, &ClusterConnector::clockAdvanced, this, &ConsoleSession::onClock);
     connect(connector, &ClusterConnector::stateChanged, this, &ConsoleSession::statusChanged);
     connect(connector, &ClusterConnector::errorOccurred, this, &ConsoleSession::problem);
-    if (!connector->topology().cells.starts().empty())
-        onTopology(connector->topology());
+    onTopology(connector->topology());
     onOwnership(connector->ownership());
 }
 
@@ -114,7 +113,7 @@ void ConsoleSession::setGuardrails(const AutoApplyGuardrails& guardrails) {
 void ConsoleSession::onTopology(const ClusterTopology& topology) {
     m_topology = topology;
     resetEngine();
-    resetRound(m_now);
+    resetRound(std::nullopt); // the next batch starts the round
 }
 
 void ConsoleSession::resetEngine() {
@@ -130,11 +129,9 @@ void ConsoleSession::onOwnership(const OwnershipTable& table) {
     m_ownership.setSnapshot(m_table, m_figures);
 }
 
-void ConsoleSession::resetRound(TimeMs start) {
-    m_roundStart.reset();
-    if (start != 0)
-        m_roundStart = start;
-    m_roundEnd = start;
+void ConsoleSession::resetRound(std::optional<TimeMs> start) {
+    m_roundStart = start;
+    m_roundEnd = start.value_or(0);
     m_roundCounts.assign(m_topology.cells.size(), CellLoad{});
     m_roundHostAmounts.assign(m_topology.cluster.hosts.size(), ResourceVector{});
     m_roundHostSeconds = 0.0;

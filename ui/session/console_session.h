@@ -153,7 +153,7 @@ private:
     void onClock(TimeMs now, double eventsPerSecond);
 
     void resetEngine();
-    void resetRound(TimeMs start);
+    void resetRound(std::optional<TimeMs> start);
     void submitRound();
     template <typename Result, typename Task, typename Deliver>
     void runOnPlanner(Task task, Deliver deliver);

@@ -147,14 +147,18 @@ PlannerEngine::shardFigures(const RoundInput& input,
 std::vector<ShardTrend> PlannerEngine::shardTrends(const OwnershipTable& table) const {
     TrendOptions options = m_options.trend;
     options.steps_per_day = static_cast<int>(kMsPerDay / m_loadMap.options().bucket_ms);
+    // Per-second rates, so slope_per_day is in ops/s per day.
+    const double perSecond = 1000.0 / static_cast<double>(m_loadMap.options().bucket_ms);
     TrendWorkspace workspace;
     std::vector<ShardTrend> trends;
     trends.reserve(table.shardCount());
     for (const Shard& shard : table.shards()) {
         const CellSpan span = m_cells.cellsStartingIn(shard.range);
-        const std::vector<double> series =
-            span.size() > 0 ? m_loadMap.series(span.first, span.end, LoadMetric::Ops)
-                            : std::vector<double>{};
+        std::vector<double> series = span.size() > 0
+                                         ? m_loadMap.series(span.first, span.end, LoadMetric::Ops)
+                                         : std::vector<double>{};
+        for (double& value : series)
+            value *= perSecond;
         trends.push_back({shard.id, analyzeTrend(series, options, workspace)});
     }
     return trends;

@@ -56,7 +56,7 @@ struct RoundInput {
 
 struct ShardTrend {
     ShardId shard = 0;
-    TrendResult trend; // of the shard's ops per bucket over the fine window
+    TrendResult trend; // of the shard's ops/s over the fine window, bucket by bucket
 };
 
 struct RoundOutcome {

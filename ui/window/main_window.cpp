@@ -411,10 +411,6 @@ void MainWindow::refreshHostFilter() {
 }
 
 void MainWindow::refreshTopTrends() {
-    const double bucketSeconds =
-        static_cast<double>(m_session->heatmap().column_ms > 0 ? m_session->heatmap().column_ms
-                                                               : 5 * kMsPerMinute) /
-        1000.0;
     std::map<ShardId, double> loadNow;
     OwnershipTableModel* ownership = m_session->ownershipModel();
     for (int row = 0; row < ownership->rowCount(); ++row) {
@@ -433,7 +429,7 @@ void MainWindow::refreshTopTrends() {
         range.owner = shard->owner;
         range.direction = trend.trend.direction;
         range.relative_slope_per_day = trend.trend.relative_slope_per_day;
-        range.slope_per_day = trend.trend.slope_per_day / bucketSeconds;
+        range.slope_per_day = trend.trend.slope_per_day; // ops/s per day
         range.load_now_ops = loadNow[shard->id];
         trends.push_back(std::move(range));
     }
@@ -449,9 +445,7 @@ void MainWindow::refreshStatus() {
                                             connectorStateName(m_session->connectorState())));
     m_statusClock->setText(
         tr("Cluster time %1 UTC").arg(display::utcTime(m_session->clusterTime())));
-    m_statusRate->setText(
-        tr("%1 events/s")
-            .arg(display::opsRate(m_session->eventsPerSecond()).remove(QStringLiteral(" ops/s"))));
+    m_statusRate->setText(tr("%1 events/s").arg(display::count(m_session->eventsPerSecond())));
     m_statusPlanner->setText(tr("Planner: %1 rounds, %2 waiting")
                                  .arg(m_session->roundsPlanned())
                                  .arg(m_session->pendingTasks()));
