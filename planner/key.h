@@ -25,6 +25,10 @@ struct KeyRange {
     bool contains(std::string_view key) const {
         return key >= std::string_view(start) && (end.empty() || key < std::string_view(end));
     }
+    // Whether the two ranges share a key.
+    bool overlaps(const KeyRange& other) const {
+        return (other.end.empty() || start < other.end) && (end.empty() || other.start < end);
+    }
     bool operator==(const KeyRange&) const = default;
 };
 

@@ -14,6 +14,8 @@ private Q_SLOTS:
     void rejectsBadHex();
     void rangeContains_data();
     void rangeContains();
+    void rangesOverlap_data();
+    void rangesOverlap();
 };
 
 void TestKey::formatKey_data() {
@@ -95,6 +97,41 @@ void TestKey::rangeContains() {
     QFETCH(bool, inside);
     const KeyRange range{start.toStdString(), end.toStdString()};
     QCOMPARE(range.contains(key.toStdString()), inside);
+}
+
+void TestKey::rangesOverlap_data() {
+    QTest::addColumn<QString>("a");
+    QTest::addColumn<QString>("b");
+    QTest::addColumn<bool>("overlap");
+    // Ranges as "start,end" with an empty end unbounded.
+    QTest::newRow("disjoint") << "a,c"
+                              << "d,f" << false;
+    QTest::newRow("touching ends do not overlap") << "a,c"
+                                                  << "c,f" << false;
+    QTest::newRow("one key in common") << "a,c"
+                                       << "b,f" << true;
+    QTest::newRow("nested") << "a,z"
+                            << "c,d" << true;
+    QTest::newRow("unbounded above meets a later range") << "m,"
+                                                         << "x,y" << true;
+    QTest::newRow("unbounded above starts after") << "m,"
+                                                  << "a,m" << false;
+    QTest::newRow("both unbounded") << "a,"
+                                    << "q," << true;
+    QTest::newRow("whole space") << ","
+                                 << "k,l" << true;
+}
+
+void TestKey::rangesOverlap() {
+    QFETCH(QString, a);
+    QFETCH(QString, b);
+    QFETCH(bool, overlap);
+    const auto parse = [](const QString& text) {
+        const QStringList parts = text.split(QLatin1Char(','));
+        return KeyRange{parts[0].toStdString(), parts[1].toStdString()};
+    };
+    QCOMPARE(parse(a).overlaps(parse(b)), overlap);
+    QCOMPARE(parse(b).overlaps(parse(a)), overlap);
 }
 
 QTEST_APPLESS_MAIN(TestKey)

@@ -1,0 +1,381 @@
+#include "load_options.h"
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+namespace rangepilot {
+
+namespace {
+
+struct FlagSpec {
+    const char* name;
+    const char* valueName; // empty for a switch
+    const char* help;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"--nodes", "HOST:PORT,...", "nodes to start from (required); others are found as peers"},
+    {"--token", "TOKEN", "bearer token for writes (prefer --token-file: argv is visible)"},
+    {"--token-file", "FILE", "file holding the bearer token"},
+    {"--tls-ca", "FILE", "PEM roots to verify the nodes' certificates (enables TLS)"},
+    {"--tls-server-name", "NAME", "name to check in the nodes' certificates"},
+    {"--scenario", "NAME", "generated workload (default uniform)"},
+    {"--trace", "FILE", "replay a trace (CSV, the trace contract) instead of a scenario"},
+    {"--speed", "X", "trace timing divided by X (default 1; 0 = as fast as possible)"},
+    {"--duration", "TIME", "run length: 10, 10s, 500ms, 2m (default 10s; trace: until its end)"},
+    {"--rate", "OPS/S", "target operations per second over all threads (0 = as fast as possible)"},
+    {"--threads", "N", "client threads (default 4)"},
+    {"--keys", "N", "scenario key space size (default 10000)"},
+    {"--value-bytes", "N", "bytes per written value (default 128; a trace's bytes column wins)"},
+    {"--write-fraction", "F", "share of writes in [0, 1] (default: the scenario's mix, ~0.18)"},
+    {"--seed", "N", "random seed (default 1)"},
+    {"--scan-limit", "N", "entries per scan operation (default 100)"},
+    {"--preload", "N", "write the first N keys of the key space before the run"},
+    {"--verify", "", "record acknowledged writes and read every key back at the end"},
+    {"--ledger-out", "FILE", "save the write ledger to FILE (for --verify-ledger later)"},
+    {"--verify-ledger", "FILE", "only verify a saved ledger against the cluster; no workload"},
+    {"--call-timeout", "TIME", "deadline per operation, retries included (default 10s)"},
+    {"--json", "", "print the summary as one JSON object on stdout"},
+    {"--report-every", "TIME", "progress line on stderr every TIME (default 1s; 0 = never)"},
+};
+
+const FlagSpec* findFlag(const std::string& name) {
+    for (const FlagSpec& flag : kFlags) {
+        if (name == flag.name)
+            return &flag;
+    }
+    return nullptr;
+}
+
+using Values = std::map<std::string, std::string>;
+
+Result<Values> splitArguments(const std::vector<std::string>& arguments, bool& help) {
+    Values values;
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        const std::string& argument = arguments[i];
+        if (argument == "--help" || argument == "-h") {
+            help = true;
+            continue;
+        }
+        if (argument.size() < 3 || argument.compare(0, 2, "--") != 0)
+            return Error{"unexpected argument '" + argument + "' (see --help)"};
+        const std::size_t equals = argument.find('=');
+        const std::string name = argument.substr(0, equals);
+        const FlagSpec* flag = findFlag(name);
+        if (!flag)
+            return Error{"unknown option '" + name + "' (see --help)"};
+        if (flag->valueName[0] == '\0') {
+            if (equals != std::string::npos)
+                return Error{name + " takes no value"};
+            values[name] = "1";
+        } else if (equals != std::string::npos) {
+            values[name] = argument.substr(equals + 1);
+        } else if (i + 1 < arguments.size()) {
+            values[name] = arguments[++i];
+        } else {
+            return Error{name + " needs a value (" + flag->valueName + ")"};
+        }
+    }
+    return values;
+}
+
+bool parseWholeNumber(const std::string& text, double& out) {
+    const char* end = text.data() + text.size();
+    const auto result = std::from_chars(text.data(), end, out);
+    return !text.empty() && result.ec == std::errc() && result.ptr == end && std::isfinite(out);
+}
+
+std::string formatNumber(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+}
+
+// Typed access to the parsed values; the first error wins and names its flag.
+class FlagReader {
+public:
+    explicit FlagReader(const Values& values)
+        : m_values(values) {}
+
+    bool has(const std::string& name) const { return m_values.count(name) > 0; }
+    std::string text(const std::string& name, const std::string& fallback = {}) const {
+        const auto found = m_values.find(name);
+        return found == m_values.end() ? fallback : found->second;
+    }
+
+    double number(const std::string& name, double fallback, double min, double max) {
+        if (!has(name))
+            return fallback;
+        double parsed = 0;
+        if (!parseWholeNumber(text(name), parsed))
+            return fail(name + ": '" + text(name) + "' is not a number", fallback);
+        if (parsed < min || parsed > max) {
+            return fail(name + ": " + text(name) + " is out of range [" + formatNumber(min) + ", " +
+                            formatNumber(max) + "]",
+                        fallback);
+        }
+        return parsed;
+    }
+
+    std::uint64_t whole(const std::string& name, std::uint64_t fallback, std::uint64_t min,
+                        std::uint64_t max) {
+        if (!has(name))
+            return fallback;
+        const std::string value = text(name);
+        std::uint64_t parsed = 0;
+        const auto result = std::from_chars(value.data(), value.data() + value.size(), parsed);
+        if (value.empty() || result.ec != std::errc() || result.ptr != value.data() + value.size())
+            return fail(name + ": '" + value + "' is not a whole number", fallback);
+        if (parsed < min || parsed > max) {
+            return fail(name + ": " + value + " is out of range [" + std::to_string(min) + ", " +
+                            std::to_string(max) + "]",
+                        fallback);
+        }
+        return parsed;
+    }
+
+    // Seconds: a number, or a number with ms, s, m or h.
+    double seconds(const std::string& name, double fallback, double max) {
+        if (!has(name))
+            return fallback;
+        const std::string value = text(name);
+        static constexpr struct {
+            const char* suffix;
+            double seconds;
+        } kUnits[] = {{"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}};
+        std::string digits = value;
+        double unit = 1;
+        for (const auto& candidate : kUnits) {
+            const std::string suffix = candidate.suffix;
+            if (value.size() > suffix.size() &&
+                value.compare(value.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                digits = value.substr(0, value.size() - suffix.size());
+                unit = candidate.seconds;
+                break;
+            }
+        }
+        double parsed = 0;
+        if (!parseWholeNumber(digits, parsed) || parsed < 0)
+            return fail(name + ": '" + value + "' is not a duration (examples: 10, 10s, 500ms, 2m)",
+                        fallback);
+        if (parsed * unit > max)
+            return fail(name + ": " + value + " is longer than " + formatNumber(max) + " s",
+                        fallback);
+        return parsed * unit;
+    }
+
+    template <typename T>
+    T fail(std::string message, T fallback) {
+        if (!m_error)
+            m_error = Error{std::move(message)};
+        return fallback;
+    }
+    void require(bool condition, std::string message) {
+        if (!condition && !m_error)
+            m_error = Error{std::move(message)};
+    }
+    const std::optional<Error>& error() const { return m_error; }
+
+private:
+    const Values& m_values;
+    std::optional<Error> m_error;
+};
+
+// "host:port" with a numeric port, or a gRPC target scheme (unix:, dns:, ipv4:, ipv6:) as is.
+bool plausibleEndpoint(const std::string& endpoint) {
+    for (const char* scheme : {"unix:", "dns:", "ipv4:", "ipv6:"}) {
+        if (endpoint.rfind(scheme, 0) == 0)
+            return endpoint.size() > std::char_traits<char>::length(scheme);
+    }
+    const std::size_t colon = endpoint.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size())
+        return false;
+    unsigned port = 0;
+    const char* begin = endpoint.data() + colon + 1;
+    const char* end = endpoint.data() + endpoint.size();
+    const auto result = std::from_chars(begin, end, port);
+    return result.ec == std::errc() && result.ptr == end && port >= 1 && port <= 65535;
+}
+
+Result<std::vector<std::string>> parseNodes(const std::string& list) {
+    std::vector<std::string> nodes;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        const std::size_t comma = list.find(',', start);
+        const std::size_t end = comma == std::string::npos ? list.size() : comma;
+        const std::string endpoint = list.substr(start, end - start);
+        if (!plausibleEndpoint(endpoint))
+            return Error{"--nodes: '" + endpoint + "' is not HOST:PORT"};
+        nodes.push_back(endpoint);
+        start = end + 1;
+    }
+    return nodes;
+}
+
+std::string scenarioNames() {
+    std::string names;
+    for (const Scenario scenario : allScenarios()) {
+        if (!names.empty())
+            names += ", ";
+        names += scenarioName(scenario);
+    }
+    return names;
+}
+
+// The token without the line break a file usually ends with.
+std::string trimmedToken(std::string token) {
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
+                              token.back() == '\t'))
+        token.pop_back();
+    return token;
+}
+
+Status readSecurity(FlagReader& flags, ChannelSecurity& security) {
+    if (flags.has("--token") && flags.has("--token-file"))
+        return Error{"--token-file: not with --token (give the token one way)"};
+    if (flags.has("--token")) {
+        security.token = flags.text("--token");
+        if (security.token.empty())
+            return Error{"--token: empty"};
+    }
+    if (flags.has("--token-file")) {
+        auto token = readFileText(flags.text("--token-file"));
+        if (!token)
+            return Error{"--token-file: " + token.error().message};
+        security.token = trimmedToken(std::move(token.value()));
+        if (security.token.empty())
+            return Error{"--token-file: " + flags.text("--token-file") + " holds no token"};
+    }
+    security.tls_ca_file = flags.text("--tls-ca");
+    security.tls_server_name = flags.text("--tls-server-name");
+    if (flags.has("--tls-ca") && security.tls_ca_file.empty())
+        return Error{"--tls-ca: empty path"};
+    if (!security.tls_server_name.empty() && security.tls_ca_file.empty())
+        return Error{"--tls-server-name: only with --tls-ca"};
+    return Status::success();
+}
+
+// Flags that only make sense for one workload source, refused for the other.
+Status checkWorkloadCombination(const FlagReader& flags) {
+    const bool trace = flags.has("--trace");
+    if (flags.has("--verify-ledger")) {
+        for (const char* flag : {"--scenario", "--trace", "--speed", "--duration", "--rate",
+                                 "--keys", "--value-bytes", "--write-fraction", "--preload",
+                                 "--verify", "--ledger-out", "--scan-limit", "--seed"}) {
+            if (flags.has(flag))
+                return Error{std::string(flag) +
+                             ": not with --verify-ledger (it runs no workload)"};
+        }
+        return Status::success();
+    }
+    if (trace && flags.has("--scenario"))
+        return Error{"--trace: not with --scenario (one workload at a time)"};
+    if (!trace && flags.has("--speed"))
+        return Error{"--speed: only with --trace"};
+    if (trace) {
+        for (const char* flag : {"--rate", "--keys", "--write-fraction", "--preload"}) {
+            if (flags.has(flag)) {
+                return Error{std::string(flag) +
+                             ": not with --trace (the trace gives the timing, keys and ops)"};
+            }
+        }
+    }
+    return Status::success();
+}
+
+} // namespace
+
+std::string loadHelpText() {
+    std::ostringstream out;
+    out << "Usage: rangepilot-load --nodes HOST:PORT,... [options]\n\n"
+           "Drives a workload against rangepilot-nodes: routes each operation to the key's owner\n"
+           "by the ownership table, follows table changes, and measures latency from each\n"
+           "operation's intended start (open loop with --rate). With --verify it records every\n"
+           "acknowledged write and reads all keys back at the end.\n\n"
+           "Scenarios: "
+        << scenarioNames()
+        << "\n\nExit codes: 0 ok, 1 runtime failure or verification failed, 2 bad flags.\n\n"
+           "Options:\n";
+    for (const FlagSpec& flag : kFlags) {
+        std::string left = std::string("  ") + flag.name;
+        if (flag.valueName[0] != '\0')
+            left += std::string(" ") + flag.valueName;
+        out << left;
+        if (left.size() < 30)
+            out << std::string(30 - left.size(), ' ');
+        else
+            out << "\n" << std::string(30, ' ');
+        out << flag.help << "\n";
+    }
+    out << "  --help                      show this help\n";
+    return out.str();
+}
+
+Result<LoadCommand> parseLoadArguments(const std::vector<std::string>& arguments) {
+    LoadCommand command;
+    auto values = splitArguments(arguments, command.help);
+    if (!values)
+        return values.error();
+    if (command.help)
+        return command;
+    FlagReader flags(values.value());
+    LoadOptions& options = command.options;
+
+    if (!flags.has("--nodes"))
+        return Error{"--nodes: required (HOST:PORT,...)"};
+    auto nodes = parseNodes(flags.text("--nodes"));
+    if (!nodes)
+        return nodes.error();
+    options.nodes = std::move(nodes.value());
+    if (Status security = readSecurity(flags, options.security); !security)
+        return Error{security.message()};
+    if (Status combination = checkWorkloadCombination(flags); !combination)
+        return Error{combination.message()};
+
+    if (flags.has("--scenario")) {
+        const auto scenario = parseScenario(flags.text("--scenario"));
+        if (!scenario) {
+            return Error{"--scenario: '" + flags.text("--scenario") + "' is not one of " +
+                         scenarioNames()};
+        }
+        options.scenario = *scenario;
+    }
+    options.trace = flags.text("--trace");
+    flags.require(!flags.has("--trace") || !options.trace.empty(), "--trace: empty path");
+    options.verify_ledger = flags.text("--verify-ledger");
+    flags.require(!flags.has("--verify-ledger") || !options.verify_ledger.empty(),
+                  "--verify-ledger: empty path");
+    options.ledger_out = flags.text("--ledger-out");
+    flags.require(!flags.has("--ledger-out") || !options.ledger_out.empty(),
+                  "--ledger-out: empty path");
+
+    constexpr double kMaxSeconds = 366.0 * 24 * 3600;
+    options.speed = flags.number("--speed", 1, 0, 1e6);
+    options.duration_s = flags.seconds("--duration", options.trace.empty() ? 10 : 0, kMaxSeconds);
+    flags.require(!options.trace.empty() || options.duration_s > 0,
+                  "--duration: must be more than 0 for a scenario");
+    options.rate = flags.number("--rate", 0, 0, 1e8);
+    options.threads = flags.whole("--threads", 4, 1, 1024);
+    options.keys = flags.whole("--keys", 10'000, 1, 1'000'000'000'000ULL);
+    options.value_bytes = flags.whole("--value-bytes", 128, 0, 16u << 20);
+    if (flags.has("--write-fraction"))
+        options.write_fraction = flags.number("--write-fraction", 0, 0, 1);
+    options.seed = flags.whole("--seed", 1, 0, UINT64_MAX);
+    options.scan_limit = flags.whole("--scan-limit", 100, 1, 10'000);
+    options.preload = flags.whole("--preload", 0, 0, UINT64_MAX);
+    flags.require(options.preload <= options.keys, "--preload: " + std::to_string(options.preload) +
+                                                       " is more than --keys (" +
+                                                       std::to_string(options.keys) + ")");
+    options.verify = flags.has("--verify");
+    options.json = flags.has("--json");
+    options.report_every_s = flags.seconds("--report-every", 1, kMaxSeconds);
+    options.call_timeout_s = flags.seconds("--call-timeout", 10, 3600);
+    flags.require(options.call_timeout_s >= 0.001, "--call-timeout: must be at least 1ms");
+    if (flags.error())
+        return *flags.error();
+    return command;
+}
+
+} // namespace rangepilot

@@ -1,0 +1,560 @@
+#include "grpc_cluster_connector.h"
+
+#include "key_cells.h"
+#include "proto_convert.h"
+
+#include <QMetaObject>
+#include <QPointer>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+namespace rangepilot {
+
+namespace {
+
+constexpr int kReconnectMs = 1000;
+constexpr int kPushDeadlineMs = 3000;
+
+TimeMs wallNowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+OwnershipTable placeholderTable() {
+    return OwnershipTable::withInitialPlacement({}, {"(connecting)"}).value();
+}
+
+QString qs(const std::string& text) { return QString::fromStdString(text); }
+
+// Split keys that cut `sample` (sorted, distinct) into `shards` runs of about equal size.
+std::vector<Key> quantileSplits(const std::vector<Key>& sample, std::size_t shards) {
+    std::vector<Key> splits;
+    if (sample.empty() || shards < 2)
+        return splits;
+    for (std::size_t i = 1; i < shards; ++i) {
+        const Key& key = sample[i * sample.size() / shards];
+        if (!key.empty() && (splits.empty() || splits.back() < key))
+            splits.push_back(key);
+    }
+    return splits;
+}
+
+} // namespace
+
+// What the startup thread hands to the GUI thread.
+struct GrpcClusterConnector::Connected {
+    std::vector<HostId> ids;           // index = host index
+    std::vector<std::string> addresses;
+    ClusterModel cluster;
+    KeyCells cells;
+    OwnershipTable table = placeholderTable();
+    std::vector<HostId> behind; // nodes whose table is older than the store's
+    std::vector<std::string> warnings;
+};
+
+Status validate(const GrpcClusterOptions& options) {
+    if (options.endpoints.empty())
+        return Error{"endpoints: at least one node address (host:port) is needed"};
+    for (std::size_t i = 0; i < options.endpoints.size(); ++i)
+        if (options.endpoints[i].find(':') == std::string::npos)
+            return Error{"endpoints[" + std::to_string(i) + "]: '" + options.endpoints[i] +
+                         "' is not host:port"};
+    if (options.cells < 1 || options.cells > 65536)
+        return Error{"cells must be in 1 .. 65536"};
+    if (options.stats_interval_ms < 100 || options.stats_interval_ms > 60000)
+        return Error{"stats_interval_ms must be in 100 .. 60000"};
+    if (options.sample_keys_per_node < 1 || options.sample_keys_per_node > 100000)
+        return Error{"sample_keys_per_node must be in 1 .. 100000"};
+    if (options.initial_shards_per_node < 1)
+        return Error{"initial_shards_per_node must be at least 1"};
+    if (options.connect_deadline_ms < 100)
+        return Error{"connect_deadline_ms must be at least 100"};
+    return validate(options.executor);
+}
+
+GrpcClusterConnector::GrpcClusterConnector(GrpcClusterOptions options,
+                                           std::unique_ptr<OwnershipStore> store, QObject* parent)
+    : ClusterConnector(parent)
+    , m_options(std::move(options))
+    , m_store(std::move(store))
+    , m_nodes(m_options.security)
+    , m_table(placeholderTable()) {
+    m_tick.setInterval(m_options.stats_interval_ms);
+    connect(&m_tick, &QTimer::timeout, this, &GrpcClusterConnector::onTick);
+}
+
+GrpcClusterConnector::~GrpcClusterConnector() {
+    stopThreads();
+    m_executor.reset(); // rolls back running moves while the store and directory still exist
+}
+
+QString GrpcClusterConnector::name() const {
+    std::string list;
+    for (const std::string& endpoint : m_options.endpoints)
+        list += (list.empty() ? "" : ", ") + endpoint;
+    return QStringLiteral("gRPC cluster (%1 nodes: %2)")
+        .arg(m_options.endpoints.size())
+        .arg(qs(list));
+}
+
+TimeMs GrpcClusterConnector::clusterTime() const {
+    return m_lastTickMs != 0 ? m_lastTickMs : wallNowMs();
+}
+
+bool GrpcClusterConnector::drives() const { return m_store && m_store->holdsDriverLock(); }
+
+void GrpcClusterConnector::setState(ConnectorState state, const QString& detail) {
+    m_state = state;
+    Q_EMIT stateChanged(state, detail);
+}
+
+// --- Starting ---------------------------------------------------------------------------------
+
+void GrpcClusterConnector::start() {
+    if (m_state == ConnectorState::Starting || m_state == ConnectorState::Running)
+        return;
+    if (Status valid = validate(m_options); !valid) {
+        setState(ConnectorState::Failed, qs(valid.message()));
+        Q_EMIT errorOccurred(qs(valid.message()));
+        return;
+    }
+    setState(ConnectorState::Starting, QStringLiteral("connecting to %1 nodes")
+                                           .arg(m_options.endpoints.size()));
+    m_stopping = false;
+    if (m_startThread.joinable())
+        m_startThread.join();
+    QPointer<GrpcClusterConnector> self(this);
+    m_startThread = std::thread([this, self] {
+        Result<Connected> connected = connectCluster();
+        QMetaObject::invokeMethod(
+            this,
+            [this, self, result = std::move(connected)]() mutable {
+                if (self)
+                    finishStart(std::move(result));
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+Result<GrpcClusterConnector::Connected> GrpcClusterConnector::connectCluster() {
+    Connected connected;
+    std::vector<v1::NodeInfo> infos;
+    for (const std::string& endpoint : m_options.endpoints) {
+        Result<std::shared_ptr<grpc::Channel>> channel = makeChannel(endpoint, m_options.security);
+        if (!channel)
+            return Error{endpoint + ": " + channel.error().message};
+        auto stub = v1::NodeAgent::NewStub(channel.value());
+        auto context = m_nodes.context(m_options.connect_deadline_ms);
+        v1::NodeInfo info;
+        const grpc::Status status = stub->GetNodeInfo(context.get(), {}, &info);
+        if (!status.ok()) {
+            connected.warnings.push_back(endpoint + ": " + describeStatus(status));
+            continue;
+        }
+        if (std::find(connected.ids.begin(), connected.ids.end(), info.node_id()) !=
+            connected.ids.end())
+            return Error{endpoint + ": node id '" + info.node_id() +
+                         "' is already used by another endpoint"};
+        if (Status added = m_nodes.add(info.node_id(), endpoint); !added)
+            return Error{added.message()};
+        connected.ids.push_back(info.node_id());
+        connected.addresses.push_back(endpoint);
+        infos.push_back(std::move(info));
+    }
+    if (connected.ids.empty()) {
+        std::string why;
+        for (const std::string& warning : connected.warnings)
+            why += "; " + warning;
+        return Error{"no node answered" + why};
+    }
+
+    // Hosts, capacities and the RTTs the nodes measured to each other.
+    connected.cluster.latency = LatencyMatrix(connected.ids.size());
+    for (std::size_t i = 0; i < infos.size(); ++i) {
+        Host host;
+        host.id = connected.ids[i];
+        host.capacity = fromProto(infos[i].capacity());
+        connected.cluster.hosts.push_back(std::move(host));
+    }
+    for (std::size_t i = 0; i < infos.size(); ++i)
+        for (const v1::PeerStatus& peer : infos[i].peers()) {
+            const auto found = std::find(connected.ids.begin(), connected.ids.end(), peer.node_id());
+            const auto j = static_cast<std::size_t>(found - connected.ids.begin());
+            if (found != connected.ids.end() && peer.reachable() && j != i)
+                connected.cluster.latency.set(i, j, peer.rtt_ms());
+        }
+
+    // Key samples: the basis of the cells and, for a fresh cluster, of the first split keys.
+    std::vector<Key> sample;
+    for (const HostId& id : connected.ids) {
+        auto context = m_nodes.context(m_options.connect_deadline_ms);
+        v1::SampleKeysRequest request;
+        request.set_max_keys(m_options.sample_keys_per_node);
+        v1::SampleKeysResponse reply;
+        const grpc::Status status = m_nodes.stub(id)->SampleKeys(context.get(), request, &reply);
+        if (!status.ok()) {
+            connected.warnings.push_back(id + ": SampleKeys: " + describeStatus(status));
+            continue;
+        }
+        sample.insert(sample.end(), reply.keys().begin(), reply.keys().end());
+    }
+    std::sort(sample.begin(), sample.end());
+    sample.erase(std::unique(sample.begin(), sample.end()), sample.end());
+
+    // The table: the store's, else the newest a node has, else a fresh placement.
+    Result<OwnershipState> state = m_store->load();
+    if (!state)
+        return Error{state.error().message};
+    std::optional<OwnershipTable> table = state->table;
+    if (!table) {
+        for (const HostId& id : connected.ids) {
+            auto context = m_nodes.context(m_options.connect_deadline_ms);
+            v1::OwnershipTable reply;
+            if (!m_nodes.stub(id)->GetTable(context.get(), {}, &reply).ok() || reply.epoch() == 0)
+                continue;
+            Result<OwnershipTable> candidate = fromProto(reply, id + ".GetTable");
+            if (candidate && (!table || candidate->epoch() > table->epoch()))
+                table = std::move(candidate).value();
+        }
+    }
+    if (!table) {
+        Result<OwnershipTable> fresh = OwnershipTable::withInitialPlacement(
+            quantileSplits(sample, m_options.initial_shards_per_node * connected.ids.size()),
+            connected.ids);
+        if (!fresh)
+            return Error{"initial placement: " + fresh.error().message};
+        table = std::move(fresh).value();
+    }
+    if (!state->table && m_store->holdsDriverLock())
+        if (Status initialized = m_store->initialize(*table); !initialized)
+            return Error{initialized.message()};
+    for (std::size_t i = 0; i < infos.size(); ++i)
+        if (infos[i].table_epoch() < table->epoch())
+            connected.behind.push_back(connected.ids[i]);
+
+    // Cells: quantiles of the sample, plus every shard start so shards hold whole cells.
+    std::vector<Key> starts = KeyCells::fromSample(sample, m_options.cells).starts();
+    const std::vector<Key> splits = table->splitKeys();
+    starts.insert(starts.end(), splits.begin(), splits.end());
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    Result<KeyCells> cells = KeyCells::fromStarts(std::move(starts));
+    if (!cells)
+        return Error{"key cells: " + cells.error().message};
+    connected.cells = std::move(cells).value();
+    connected.table = std::move(*table);
+    return connected;
+}
+
+void GrpcClusterConnector::finishStart(Result<Connected> connected) {
+    if (m_stopping)
+        return;
+    if (!connected) {
+        setState(ConnectorState::Failed, qs(connected.error().message));
+        Q_EMIT errorOccurred(qs(connected.error().message));
+        return;
+    }
+    for (const std::string& warning : connected->warnings)
+        Q_EMIT errorOccurred(qs(warning));
+    m_topology.cluster = connected->cluster;
+    m_topology.cells = connected->cells;
+    m_storedBytes.assign(connected->ids.size(), 0);
+    m_pushPending.assign(connected->ids.size(), 0);
+    m_cellBytes.assign(m_topology.cells.size(), 0.0);
+    m_table = connected->table;
+    Q_EMIT topologyChanged(m_topology);
+    Q_EMIT ownershipChanged(m_table);
+
+    if (drives()) {
+        pushTableTo(connected->behind);
+        QPointer<GrpcClusterConnector> self(this);
+        m_executor = std::make_unique<MigrationExecutor>(
+            *m_store, m_nodes, m_options.executor, [this, self](const MigrationProgress& progress) {
+                QMetaObject::invokeMethod(
+                    this,
+                    [this, self, progress] {
+                        if (self)
+                            onProgress(progress);
+                    },
+                    Qt::QueuedConnection);
+            });
+        m_recovered = m_executor->recover();
+        for (const MigrationProgress& progress : m_recovered)
+            Q_EMIT migrationProgress(progress);
+        if (!m_recovered.empty())
+            if (Result<OwnershipState> state = m_store->load(); state && state->table)
+                publishTable(*state->table);
+    } else {
+        Q_EMIT errorOccurred(QStringLiteral("%1 is locked by %2: this console only watches")
+                                 .arg(m_store->describe(), m_store->driverLockHolder()));
+    }
+    startStreams();
+    m_lastTickMs = wallNowMs();
+    m_tick.start();
+    setState(ConnectorState::Running, name());
+}
+
+// --- Streams ----------------------------------------------------------------------------------
+
+void GrpcClusterConnector::startStreams() {
+    const std::size_t hosts = m_topology.cluster.hosts.size();
+    m_streamContexts.assign(hosts, nullptr);
+    for (std::size_t host = 0; host < hosts; ++host)
+        m_streamThreads.emplace_back([this, host] { streamStats(host); });
+}
+
+void GrpcClusterConnector::streamStats(std::size_t host) {
+    const HostId id = m_topology.cluster.hosts[host].id;
+    v1::WatchStatsRequest request;
+    request.set_interval_ms(static_cast<std::uint32_t>(m_options.stats_interval_ms));
+    for (const Key& start : m_topology.cells.starts())
+        request.add_cell_starts(start);
+    while (!m_stopping) {
+        auto context = std::make_shared<grpc::ClientContext>();
+        addToken(*context, m_options.security.token);
+        {
+            const std::lock_guard lock(m_inboxMutex);
+            if (m_stopping)
+                return;
+            m_streamContexts[host] = context;
+        }
+        auto reader = m_nodes.stub(id)->WatchStats(context.get(), request);
+        v1::StatsReport report;
+        while (reader->Read(&report)) {
+            const std::lock_guard lock(m_inboxMutex);
+            m_inbox.push_back({host, report});
+        }
+        const grpc::Status status = reader->Finish();
+        std::unique_lock lock(m_inboxMutex);
+        m_streamContexts[host] = nullptr;
+        if (m_stopping)
+            return;
+        const QString message =
+            QStringLiteral("%1: statistics stream ended (%2); reconnecting")
+                .arg(qs(id), qs(describeStatus(status)));
+        QMetaObject::invokeMethod(
+            this, [this, message] { Q_EMIT errorOccurred(message); }, Qt::QueuedConnection);
+        m_stopWake.wait_for(lock, std::chrono::milliseconds(kReconnectMs),
+                            [this] { return m_stopping.load(); });
+    }
+}
+
+void GrpcClusterConnector::stopThreads() {
+    {
+        const std::lock_guard lock(m_inboxMutex);
+        m_stopping = true;
+        for (const auto& context : m_streamContexts)
+            if (context)
+                context->TryCancel();
+    }
+    m_stopWake.notify_all();
+    for (std::thread& thread : m_streamThreads)
+        thread.join();
+    m_streamThreads.clear();
+    if (m_startThread.joinable())
+        m_startThread.join();
+}
+
+void GrpcClusterConnector::stop() {
+    m_tick.stop();
+    stopThreads();
+    if (m_state != ConnectorState::Stopped)
+        setState(ConnectorState::Stopped, QStringLiteral("stopped"));
+}
+
+// --- Ticks ------------------------------------------------------------------------------------
+
+void GrpcClusterConnector::onTick() {
+    std::vector<NodeReport> reports;
+    {
+        const std::lock_guard lock(m_inboxMutex);
+        reports.swap(m_inbox);
+    }
+    const TimeMs now = wallNowMs();
+    AccessBatch batch;
+    batch.start_ms = m_lastTickMs;
+    batch.end_ms = now;
+    batch.cells.assign(m_topology.cells.size(), CellLoad{});
+    HostUsageSample usage;
+    usage.start_ms = m_lastTickMs;
+    usage.end_ms = now;
+    usage.usage.assign(m_topology.cluster.hosts.size(), ResourceVector{});
+    std::vector<bool> reported(m_topology.cluster.hosts.size(), false);
+    std::vector<HostId> behind;
+    double opsPerS = 0.0;
+    for (const NodeReport& node : reports) {
+        const v1::StatsReport& report = node.report;
+        const auto cellCount =
+            std::min<std::size_t>(batch.cells.size(), static_cast<std::size_t>(report.cells_size()));
+        for (std::size_t cell = 0; cell < cellCount; ++cell) {
+            const v1::CellCounters& counters = report.cells(static_cast<int>(cell));
+            batch.cells[cell].add(CellLoad{counters.reads(), counters.writes(), counters.bytes(),
+                                           counters.latency_us()});
+        }
+        // The newest report of a node stands for its usage over the tick.
+        usage.usage[node.host] = fromProto(report.usage());
+        reported[node.host] = true;
+        m_storedBytes[node.host] = report.stored_bytes();
+        if (report.table_epoch() < m_table.epoch() && m_pushPending[node.host] < m_table.epoch())
+            behind.push_back(m_topology.cluster.hosts[node.host].id);
+    }
+    for (std::size_t host = 0; host < reported.size(); ++host)
+        if (reported[host])
+            opsPerS += usage.usage[host][Resource::Ops];
+    m_lastTickMs = now;
+
+    if (!drives()) {
+        // Another console drives: follow its commits.
+        if (Result<OwnershipState> state = m_store->load();
+            state && state->table && state->table->epoch() != m_table.epoch())
+            publishTable(*state->table);
+    } else if (!behind.empty()) {
+        pushTableTo(behind);
+    }
+    updateCellBytes(m_storedBytes);
+    Q_EMIT accessBatch(batch);
+    Q_EMIT hostUsage(usage);
+    Q_EMIT clockAdvanced(now, opsPerS);
+}
+
+void GrpcClusterConnector::updateCellBytes(const std::vector<std::uint64_t>& storedBytes) {
+    std::fill(m_cellBytes.begin(), m_cellBytes.end(), 0.0);
+    std::map<HostId, std::size_t> cellsOwned;
+    for (const Shard& shard : m_table.shards())
+        cellsOwned[shard.owner] += m_topology.cells.cellsStartingIn(shard.range).size();
+    for (const Shard& shard : m_table.shards()) {
+        const auto host = m_topology.cluster.indexOf(shard.owner);
+        const std::size_t owned = cellsOwned[shard.owner];
+        if (!host || owned == 0)
+            continue;
+        const double perCell = static_cast<double>(storedBytes[*host]) / static_cast<double>(owned);
+        const CellSpan span = m_topology.cells.cellsStartingIn(shard.range);
+        for (CellIndex cell = span.first; cell < span.end; ++cell)
+            m_cellBytes[cell] = perCell;
+    }
+}
+
+void GrpcClusterConnector::pushTableTo(const std::vector<HostId>& nodes) {
+    const OwnershipTable table = m_table;
+    for (const HostId& id : nodes) {
+        const auto host = m_topology.cluster.indexOf(id);
+        if (host)
+            m_pushPending[*host] = table.epoch();
+        // Off the GUI thread: a node that is down would hold the window for the deadline.
+        std::shared_ptr<NodeStub> stub = m_nodes.stub(id);
+        if (!stub)
+            continue;
+        std::thread([stub, table, context = m_nodes.context(kPushDeadlineMs)]() mutable {
+            v1::InstallTableRequest request;
+            *request.mutable_table() = toProto(table);
+            v1::InstallTableResponse reply;
+            (void)stub->InstallTable(context.get(), request, &reply);
+        }).detach();
+    }
+}
+
+void GrpcClusterConnector::publishTable(OwnershipTable table) {
+    m_table = std::move(table);
+    m_pushPending.assign(m_pushPending.size(), 0);
+    Q_EMIT ownershipChanged(m_table);
+}
+
+// --- Moves and boundaries ---------------------------------------------------------------------
+
+Status GrpcClusterConnector::refuseUnlessDriving(const std::string& what) const {
+    if (m_state != ConnectorState::Running)
+        return Error{what + ": the cluster is not connected"};
+    if (!drives() || !m_executor)
+        return Error{what + ": " + m_store->describe().toStdString() + " is locked by " +
+                     m_store->driverLockHolder().toStdString() + "; this console only watches"};
+    return {};
+}
+
+Result<MigrationId> GrpcClusterConnector::executeMove(const MoveInstruction& move) {
+    if (Status allowed = refuseUnlessDriving("cannot move shard " + std::to_string(move.shard));
+        !allowed)
+        return Error{allowed.message()};
+    return m_executor->start(move);
+}
+
+Status GrpcClusterConnector::pauseMove(MigrationId id) {
+    if (!m_executor)
+        return Error{"no migration is running"};
+    return m_executor->pause(id);
+}
+
+Status GrpcClusterConnector::resumeMove(MigrationId id) {
+    if (!m_executor)
+        return Error{"no migration is running"};
+    return m_executor->resume(id);
+}
+
+Status GrpcClusterConnector::abortMove(MigrationId id) {
+    if (!m_executor)
+        return Error{"no migration is running"};
+    return m_executor->abort(id);
+}
+
+Status GrpcClusterConnector::changeBoundaries(const std::vector<SplitInstruction>& splits,
+                                              const std::vector<MergeInstruction>& merges) {
+    if (Status allowed = refuseUnlessDriving("cannot change boundaries"); !allowed)
+        return allowed;
+    if (splits.empty() && merges.empty())
+        return {};
+    Result<OwnershipState> state = m_store->load();
+    if (!state || !state->table)
+        return Error{state ? "the ownership store holds no table" : state.error().message};
+    const OwnershipTable& current = *state->table;
+    // A shard that is moving keeps its range until the move ends: the nodes' migration knows it
+    // by that range.
+    std::vector<KeyRange> moving;
+    for (const MigrationRecord& record : state->migrations)
+        if (!isTerminal(record.phase))
+            moving.push_back(record.range);
+    const auto touchesMove = [&](ShardId id) {
+        const Shard* shard = current.shardById(id);
+        return shard && std::any_of(moving.begin(), moving.end(), [&](const KeyRange& range) {
+                   return range.overlaps(shard->range);
+               });
+    };
+    OwnershipTable next = current;
+    for (const SplitInstruction& split : splits) {
+        if (touchesMove(split.shard))
+            return Error{"cannot split shard " + std::to_string(split.shard) + ": it is moving"};
+        Result<OwnershipTable> applied = next.split(split.shard, split.at, split.new_shard);
+        if (!applied)
+            return Error{applied.error().message};
+        next = std::move(applied).value();
+    }
+    for (const MergeInstruction& merge : merges) {
+        if (touchesMove(merge.left) || touchesMove(merge.right))
+            return Error{"cannot merge shards " + std::to_string(merge.left) + " and " +
+                         std::to_string(merge.right) + ": one of them is moving"};
+        Result<OwnershipTable> applied = next.merge(merge.left, merge.right);
+        if (!applied)
+            return Error{applied.error().message};
+        next = std::move(applied).value();
+    }
+    // One epoch step for the whole change, so nodes and clients refresh once.
+    Result<OwnershipTable> committed =
+        OwnershipTable::create(next.shards(), current.epoch() + 1, next.placementHosts());
+    if (!committed)
+        return Error{committed.error().message};
+    if (Status swapped = m_store->compareAndSwapTable(current.epoch(), *committed); !swapped)
+        return swapped;
+    publishTable(*committed);
+    pushTableTo(m_nodes.ids());
+    return {};
+}
+
+void GrpcClusterConnector::onProgress(const MigrationProgress& progress) {
+    Q_EMIT migrationProgress(progress);
+    if (progress.phase == MigrationPhase::Done)
+        if (Result<OwnershipState> state = m_store->load(); state && state->table)
+            publishTable(*state->table);
+}
+
+} // namespace rangepilot

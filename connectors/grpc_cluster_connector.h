@@ -1,0 +1,135 @@
+#pragma once
+
+// GrpcClusterConnector: the console on a real cluster of rangepilot-nodes. It shows the nodes
+// exactly like the simulated cluster: per-cell access counts, host usage and capacity, the
+// ownership table, and shadowed moves, which a MigrationExecutor runs over gRPC.
+//
+// Starting (on a worker thread, so the window stays responsive): GetNodeInfo on every endpoint
+// (node ids, capacities, peer RTTs, epochs; unreachable endpoints are reported and skipped); the
+// table comes from the ownership store, or, when the store is empty, from the node with the
+// highest epoch, or, when no node has one either, from an initial placement over key samples
+// (initial_shards_per_node shards per node, cut at quantiles of SampleKeys); a store that holds no
+// table is initialized with it, and every node behind the store gets it (InstallTable). Key cells
+// are quantiles of the key samples merged with the shard boundaries, so every shard holds whole
+// cells. Then the executor recovers migrations a previous console left unfinished.
+//
+// Running: one WatchStats stream per node, on its own thread, reconnecting every second while a
+// node is down; a timer on the GUI thread (stats_interval_ms) sums the cells of the reports that
+// arrived into one AccessBatch over [previous tick, now), emits each node's usage and the clock
+// (wall time: a live cluster runs in real time), and pushes the store's table to any node whose
+// report shows an older epoch. Stored bytes per cell are each node's stored bytes spread evenly
+// over the cells of the shards it owns (cells hold about equal numbers of sampled keys).
+//
+// Driving: the store's driver lock decides. Without it (another console drives), the connector
+// only watches: it re-reads the store's table every tick, and moves and boundary changes are
+// refused naming the lock holder.
+//
+// Threads: signals are emitted on the connector's (GUI) thread; executor progress is queued there.
+
+#include "cluster_connector.h"
+#include "migration_executor.h"
+#include "node_directory.h"
+#include "ownership_store.h"
+
+#include <QTimer>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rangepilot {
+
+struct GrpcClusterOptions {
+    std::vector<std::string> endpoints; // "host:port" of each node
+    ChannelSecurity security;
+    std::size_t cells = 256;
+    int stats_interval_ms = 1000; // 100 .. 60,000
+    std::uint32_t sample_keys_per_node = 2000;
+    std::size_t initial_shards_per_node = 4;
+    int connect_deadline_ms = 3000;
+    MigrationExecutorOptions executor;
+};
+
+// The first problem with the options, naming the field.
+Status validate(const GrpcClusterOptions& options);
+
+class GrpcClusterConnector : public ClusterConnector {
+    Q_OBJECT
+public:
+    GrpcClusterConnector(GrpcClusterOptions options, std::unique_ptr<OwnershipStore> store,
+                         QObject* parent = nullptr);
+    ~GrpcClusterConnector() override;
+
+    QString name() const override; // "gRPC cluster (3 nodes: 127.0.0.1:7401, ...)"
+    ConnectorState state() const override { return m_state; }
+    void start() override;
+    void stop() override;
+
+    ClusterTopology topology() const override { return m_topology; }
+    OwnershipTable ownership() const override { return m_table; }
+    TimeMs clusterTime() const override;
+    std::vector<double> cellDataBytes() const override { return m_cellBytes; }
+
+    Result<MigrationId> executeMove(const MoveInstruction& move) override;
+    Status pauseMove(MigrationId id) override;
+    Status resumeMove(MigrationId id) override;
+    Status abortMove(MigrationId id) override;
+    Status changeBoundaries(const std::vector<SplitInstruction>& splits,
+                            const std::vector<MergeInstruction>& merges) override;
+
+    // False when another console holds the store's driver lock: this one only watches.
+    bool drives() const;
+    const GrpcClusterOptions& options() const { return m_options; }
+    // The migrations the executor finished or rolled back at start (a previous console's).
+    const std::vector<MigrationProgress>& recovered() const { return m_recovered; }
+
+private:
+    struct Connected; // what the startup thread learned
+    struct NodeReport {
+        std::size_t host = 0; // index into m_topology.cluster.hosts
+        v1::StatsReport report;
+    };
+
+    Result<Connected> connectCluster(); // runs on the startup thread
+    void finishStart(Result<Connected> connected);
+    void setState(ConnectorState state, const QString& detail);
+    void startStreams();
+    void stopThreads();
+    void streamStats(std::size_t host); // runs on a stream thread
+    void onTick();
+    void pushTableTo(const std::vector<HostId>& nodes);
+    void publishTable(OwnershipTable table);
+    void onProgress(const MigrationProgress& progress);
+    Status refuseUnlessDriving(const std::string& what) const;
+    void updateCellBytes(const std::vector<std::uint64_t>& storedBytes);
+
+    GrpcClusterOptions m_options;
+    std::unique_ptr<OwnershipStore> m_store;
+    NodeDirectory m_nodes;
+    std::unique_ptr<MigrationExecutor> m_executor;
+
+    ConnectorState m_state = ConnectorState::Stopped;
+    ClusterTopology m_topology;
+    OwnershipTable m_table;
+    std::vector<double> m_cellBytes;
+    std::vector<std::uint64_t> m_storedBytes; // per host, from the last report
+    std::vector<MigrationProgress> m_recovered;
+    QTimer m_tick;
+    TimeMs m_lastTickMs = 0;
+
+    std::thread m_startThread;
+    std::vector<std::thread> m_streamThreads;
+    std::atomic<bool> m_stopping{false};
+    std::mutex m_inboxMutex;
+    std::condition_variable m_stopWake;
+    std::vector<NodeReport> m_inbox;
+    std::vector<std::shared_ptr<grpc::ClientContext>> m_streamContexts; // to cancel on stop
+    std::vector<std::uint64_t> m_pushPending; // epochs being pushed per host (GUI thread)
+};
+
+} // namespace rangepilot

@@ -1,0 +1,1023 @@
+#include "node_migrations.h"
+
+#include "key.h"
+#include "proto_convert.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <utility>
+
+namespace rangepilot::node {
+
+namespace {
+
+using grpc::StatusCode;
+
+constexpr std::size_t kCopyBatchMaxEntries = 10'000;
+constexpr std::uint32_t kMaxCopyBatchBytes = 32u << 20;
+constexpr std::size_t kFinishedMigrationsKept = 32;
+// A shadow write holds up the client's write, so it may not wait long: a target that does not
+// answer within a few seconds breaks the migration instead of stalling the source.
+constexpr auto kShadowForwardDeadline = std::chrono::seconds(5);
+// A copy batch is up to 32 MiB plus one large entry; generous for slow links.
+constexpr auto kCopyIngestDeadline = std::chrono::seconds(60);
+
+grpc::Status failure(StatusCode code, const std::string& message) {
+    return grpc::Status(code, message);
+}
+
+std::string stateName(v1::MigrationState state) {
+    return v1::MigrationState_Name(state);
+}
+
+bool rangesOverlap(const KeyRange& a, const KeyRange& b) {
+    const bool aStartsBeforeBEnds = b.unboundedAbove() || a.start < b.end;
+    const bool bStartsBeforeAEnds = a.unboundedAbove() || b.start < a.end;
+    return aStartsBeforeBEnds && bStartsBeforeAEnds;
+}
+
+bool rangeCovers(const KeyRange& outer, const KeyRange& inner) {
+    if (inner.start < outer.start)
+        return false;
+    if (outer.unboundedAbove())
+        return true;
+    return !inner.unboundedAbove() && inner.end <= outer.end;
+}
+
+bool isValidRange(const KeyRange& range) {
+    return range.unboundedAbove() || range.start < range.end;
+}
+
+// The shards of `table` that hold part of `range`, in key order.
+std::vector<const Shard*> shardsOverlapping(const OwnershipTable& table, const KeyRange& range) {
+    std::vector<const Shard*> shards;
+    for (std::size_t i = table.indexOf(range.start); i < table.shardCount(); ++i) {
+        const Shard& shard = table.shards()[i];
+        if (!rangesOverlap(shard.range, range))
+            break;
+        shards.push_back(&shard);
+    }
+    return shards;
+}
+
+bool ownsAnyOf(const OwnershipTable& table, const KeyRange& range, const std::string& host) {
+    const std::vector<const Shard*> shards = shardsOverlapping(table, range);
+    return std::any_of(shards.begin(), shards.end(),
+                       [&](const Shard* shard) { return shard->owner == host; });
+}
+
+// The first shard over `range` that `host` does not own, or nullptr when it owns all of them.
+const Shard* firstShardNotOwnedBy(const OwnershipTable& table, const KeyRange& range,
+                                  const std::string& host) {
+    for (const Shard* shard : shardsOverlapping(table, range)) {
+        if (shard->owner != host)
+            return shard;
+    }
+    return nullptr;
+}
+
+v1::Entry toProtoEntry(const StoredEntry& entry) {
+    v1::Entry message;
+    message.set_key(entry.key);
+    message.set_value(entry.stored.value);
+    message.mutable_version()->set_hlc(entry.stored.version.hlc);
+    message.mutable_version()->set_node(entry.stored.version.node);
+    message.set_tombstone(entry.stored.tombstone);
+    return message;
+}
+
+std::uint64_t payloadBytes(const StoredEntry& entry) {
+    return entry.key.size() + entry.stored.value.size();
+}
+
+// One migration as this node sees it.
+struct Migration {
+    // Fixed at BeginShadow: the parameters a repeated BeginShadow must match.
+    std::uint64_t id = 0;
+    v1::MigrationRole role = v1::MIGRATION_ROLE_UNSPECIFIED;
+    ShardId shard_id = 0;
+    KeyRange range;
+    std::string peer_node;
+    std::string peer_address;
+
+    // Client writes (source) and ingests (target) hold it shared for their whole duration; the
+    // fence, a restart, the end and an abort take it exclusively so none of those is half done.
+    std::shared_mutex gate;
+
+    mutable std::mutex mutex; // guards everything below
+    v1::MigrationState state = v1::SHADOWING;
+    std::string error;
+    std::uint64_t begin_epoch = 0;
+    std::shared_ptr<v1::NodeAgent::Stub> target; // the source's channel to the target
+    std::uint64_t forwarded_writes = 0;
+    std::uint64_t copied_entries = 0;
+    std::uint64_t copied_bytes = 0;
+
+    // "migration 7 (shard 3, [a, b))": how every message names it.
+    std::string label() const {
+        return "migration " + std::to_string(id) + " (shard " + std::to_string(shard_id) + ", " +
+               formatKeyRange(range) + ")";
+    }
+
+    bool sameParameters(const Migration& other) const {
+        return role == other.role && shard_id == other.shard_id && range == other.range &&
+               peer_node == other.peer_node && peer_address == other.peer_address;
+    }
+
+    v1::MigrationState currentState() const {
+        std::lock_guard lock(mutex);
+        return state;
+    }
+
+    // Before the cutover, and for a source until EndMigration: another migration of an
+    // overlapping range would fight over the same keys.
+    bool blocksOverlapLocked() const {
+        switch (state) {
+        case v1::SHADOWING:
+        case v1::FENCED:
+        case v1::BROKEN:
+            return true;
+        case v1::CUT_OVER:
+            return role == v1::SOURCE; // its copy is still here until EndMigration drops it
+        default:
+            return false;
+        }
+    }
+
+    // Nothing more will happen to it: it only stays for statuses() to show.
+    bool finishedLocked() const {
+        return state == v1::ENDED || state == v1::ABORTED ||
+               (role == v1::TARGET && state == v1::CUT_OVER);
+    }
+
+    v1::MigrationStatus status() const {
+        v1::MigrationStatus out;
+        out.set_migration_id(id);
+        out.set_role(role);
+        out.set_shard_id(shard_id);
+        *out.mutable_range() = toProto(range);
+        out.set_peer_node(peer_node);
+        std::lock_guard lock(mutex);
+        out.set_state(state);
+        out.set_forwarded_writes(forwarded_writes);
+        out.set_copied_entries(copied_entries);
+        out.set_copied_bytes(copied_bytes);
+        out.set_error(error);
+        return out;
+    }
+
+    // A failed forward: the target misses a write, so only a fresh copy or an abort can follow.
+    void markBroken(const std::string& why) {
+        std::lock_guard lock(mutex);
+        if (state != v1::SHADOWING && state != v1::FENCED)
+            return;
+        state = v1::BROKEN;
+        error = why;
+        target.reset();
+    }
+};
+
+} // namespace
+
+struct NodeMigrations::Impl {
+    explicit Impl(MigrationContext c)
+        : context(std::move(c)) {}
+
+    MigrationContext context;
+    // Serializes the state-changing steps (begin, fence, cutover, end, abort) so that each sees
+    // the state the previous one left; data paths (writes, copies, ingests) never take it.
+    std::mutex stepMutex;
+    mutable std::shared_mutex registryMutex;
+    std::vector<std::shared_ptr<Migration>> migrations; // in creation order
+    // Bumped whenever a migration is added, so that a write that found no migration can tell
+    // cheaply whether one began while it was applying (and then forward itself).
+    std::atomic<std::uint64_t> registrations{0};
+
+    std::shared_ptr<Migration> find(std::uint64_t id) const {
+        std::shared_lock lock(registryMutex);
+        for (const auto& migration : migrations) {
+            if (migration->id == id)
+                return migration;
+        }
+        return nullptr;
+    }
+
+    grpc::Status notFound(const char* step, std::uint64_t id) const {
+        return failure(StatusCode::NOT_FOUND, std::string(step) + ": no migration " +
+                                                  std::to_string(id) + " on node " +
+                                                  context.node_id);
+    }
+
+    std::uint64_t installedEpoch() const {
+        const std::optional<OwnershipTable> table = context.current_table();
+        return table ? table->epoch() : 0;
+    }
+
+    // The source migration whose gate a write to `key` must pass, if any. `generation` receives
+    // the registrations count the lookup saw.
+    std::shared_ptr<Migration> sourceMigrationFor(std::string_view key,
+                                                  std::uint64_t* generation = nullptr) const {
+        std::shared_lock lock(registryMutex);
+        if (generation != nullptr)
+            *generation = registrations.load(std::memory_order_acquire);
+        for (const auto& migration : migrations) {
+            if (migration->role != v1::SOURCE || !migration->range.contains(key))
+                continue;
+            std::lock_guard stateLock(migration->mutex);
+            if (!migration->finishedLocked())
+                return migration;
+        }
+        return nullptr;
+    }
+
+    // --- BeginShadow ---
+
+    grpc::Status validateBegin(const Migration& proposed, std::uint64_t requestEpoch) const {
+        const std::string where = "BeginShadow " + proposed.label();
+        const std::optional<OwnershipTable> table = context.current_table();
+        if (!table)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " has no table installed yet");
+        if (requestEpoch != table->epoch()) {
+            v1::EpochMismatch details;
+            details.set_node_epoch(table->epoch());
+            details.set_request_epoch(requestEpoch);
+            details.set_node_id(context.node_id);
+            return staleEpochStatus(where + ": request epoch " + std::to_string(requestEpoch) +
+                                        ", but node " + context.node_id + " is at epoch " +
+                                        std::to_string(table->epoch()),
+                                    details);
+        }
+        const Shard* shard = table->shardById(proposed.shard_id);
+        const std::string atEpoch = " at epoch " + std::to_string(table->epoch());
+        if (shard == nullptr)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": no shard " + std::to_string(proposed.shard_id) + atEpoch);
+        if (shard->range != proposed.range)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": the request's range " + formatKeyRange(proposed.range) +
+                               " is not shard " + std::to_string(shard->id) + "'s range " +
+                               formatKeyRange(shard->range) + atEpoch);
+        if (proposed.role == v1::SOURCE && shard->owner != context.node_id)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " is not the owner of shard " +
+                               std::to_string(shard->id) + atEpoch + " (" + shard->owner +
+                               " is), so it cannot be the source");
+        if (proposed.role == v1::TARGET && shard->owner == context.node_id)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " already owns shard " +
+                               std::to_string(shard->id) + atEpoch +
+                               ", so it cannot be the target");
+        if (proposed.role == v1::TARGET && shard->owner != proposed.peer_node)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": the source " + proposed.peer_node +
+                               " is not the owner of shard " + std::to_string(shard->id) + atEpoch +
+                               " (" + shard->owner + " is)");
+        return grpc::Status::OK;
+    }
+
+    grpc::Status checkNoOverlap(const Migration& proposed) const {
+        std::shared_lock lock(registryMutex);
+        for (const auto& other : migrations) {
+            if (other->id == proposed.id || !rangesOverlap(other->range, proposed.range))
+                continue;
+            std::lock_guard stateLock(other->mutex);
+            if (other->blocksOverlapLocked())
+                return failure(StatusCode::FAILED_PRECONDITION,
+                               "BeginShadow " + proposed.label() + ": overlaps " + other->label() +
+                                   ", which is " + stateName(other->state) +
+                                   " on this node; end or abort it first");
+        }
+        return grpc::Status::OK;
+    }
+
+    Result<std::shared_ptr<v1::NodeAgent::Stub>> openTarget(const Migration& migration) const {
+        Result<std::shared_ptr<grpc::Channel>> channel =
+            makeChannel(migration.peer_address, context.peer_security);
+        if (!channel)
+            return Error{migration.label() + ": cannot open a channel to the target " +
+                         migration.peer_node + " at " + migration.peer_address + ": " +
+                         channel.error().message};
+        return std::shared_ptr<v1::NodeAgent::Stub>(v1::NodeAgent::NewStub(channel.value()));
+    }
+
+    grpc::Status beginNew(std::shared_ptr<Migration> migration, std::uint64_t requestEpoch) {
+        if (grpc::Status valid = validateBegin(*migration, requestEpoch); !valid.ok())
+            return valid;
+        if (grpc::Status free = checkNoOverlap(*migration); !free.ok())
+            return free;
+        migration->begin_epoch = requestEpoch;
+        if (migration->role == v1::TARGET) {
+            // Leftovers of an earlier, aborted copy would otherwise count in the checksum.
+            if (Status dropped = context.store->deleteRange(migration->range); !dropped.ok())
+                return failure(StatusCode::INTERNAL,
+                               "BeginShadow " + migration->label() +
+                                   ": cannot drop leftover data: " + dropped.message());
+        } else {
+            Result<std::shared_ptr<v1::NodeAgent::Stub>> target = openTarget(*migration);
+            if (!target)
+                return failure(StatusCode::INTERNAL, "BeginShadow " + target.error().message);
+            migration->target = std::move(target.value());
+        }
+        std::unique_lock lock(registryMutex);
+        migrations.push_back(std::move(migration));
+        registrations.fetch_add(1, std::memory_order_release);
+        return grpc::Status::OK;
+    }
+
+    // A source that lost its target begins again: forwards resume at once and the executor
+    // copies the whole range again.
+    grpc::Status restartBroken(Migration& migration, std::uint64_t requestEpoch) {
+        if (grpc::Status valid = validateBegin(migration, requestEpoch); !valid.ok())
+            return valid;
+        Result<std::shared_ptr<v1::NodeAgent::Stub>> target = openTarget(migration);
+        if (!target)
+            return failure(StatusCode::INTERNAL, "BeginShadow " + target.error().message);
+        // Exclusive: a write either finished before (the new copy will carry it) or sees
+        // SHADOWING and forwards.
+        std::unique_lock gate(migration.gate);
+        std::lock_guard lock(migration.mutex);
+        migration.state = v1::SHADOWING;
+        migration.error.clear();
+        migration.begin_epoch = requestEpoch;
+        migration.target = std::move(target.value());
+        migration.copied_entries = 0;
+        migration.copied_bytes = 0;
+        return grpc::Status::OK;
+    }
+
+    grpc::Status repeatBegin(Migration& existing, const Migration& proposed,
+                             std::uint64_t requestEpoch) {
+        if (!existing.sameParameters(proposed))
+            return failure(StatusCode::ALREADY_EXISTS,
+                           "BeginShadow: " + existing.label() + " already exists on node " +
+                               context.node_id + " with other parameters (role, shard, range, " +
+                               "peer); use a new migration id");
+        const v1::MigrationState state = existing.currentState();
+        if (state == v1::ENDED || state == v1::ABORTED)
+            return failure(StatusCode::FAILED_PRECONDITION, "BeginShadow: " + existing.label() +
+                                                                " is " + stateName(state) +
+                                                                "; use a new migration id");
+        if (state == v1::BROKEN)
+            return restartBroken(existing, requestEpoch);
+        return grpc::Status::OK; // the same call again: nothing to do
+    }
+
+    grpc::Status beginShadow(const v1::BeginShadowRequest& request,
+                             v1::MigrationStepResponse* reply) {
+        if (request.migration_id() == 0)
+            return failure(StatusCode::INVALID_ARGUMENT, "BeginShadow: migration_id must not be 0");
+        auto proposed = std::make_shared<Migration>();
+        proposed->id = request.migration_id();
+        proposed->role = request.role();
+        proposed->shard_id = request.shard_id();
+        proposed->range = fromProto(request.range());
+        proposed->peer_node = request.peer_node();
+        proposed->peer_address = request.peer_address();
+        if (grpc::Status shape = checkBeginShape(*proposed); !shape.ok())
+            return shape;
+
+        std::lock_guard steps(stepMutex);
+        std::shared_ptr<Migration> existing = find(proposed->id);
+        grpc::Status status = existing ? repeatBegin(*existing, *proposed, request.epoch())
+                                       : beginNew(proposed, request.epoch());
+        if (!status.ok())
+            return status;
+        *reply->mutable_status() = (existing ? existing : proposed)->status();
+        return grpc::Status::OK;
+    }
+
+    grpc::Status checkBeginShape(const Migration& proposed) const {
+        const std::string where = "BeginShadow " + proposed.label();
+        if (proposed.role != v1::SOURCE && proposed.role != v1::TARGET)
+            return failure(StatusCode::INVALID_ARGUMENT, where + ": role must be SOURCE or TARGET");
+        if (proposed.peer_node.empty() || proposed.peer_node == context.node_id)
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           where + ": peer_node must name the other node, not '" +
+                               proposed.peer_node + "'");
+        if (proposed.role == v1::SOURCE && proposed.peer_address.empty())
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           where + ": a source needs the target's peer_address (host:port)");
+        return grpc::Status::OK;
+    }
+
+    // --- Writes ---
+
+    grpc::Status forwardToTarget(Migration& migration, const StoredEntry& entry) {
+        std::shared_ptr<v1::NodeAgent::Stub> target;
+        {
+            std::lock_guard lock(migration.mutex);
+            if (migration.state == v1::BROKEN || !migration.target)
+                return grpc::Status::OK; // already broken by another write: the copy is stale
+            target = migration.target;
+        }
+        v1::IngestRequest request;
+        request.set_migration_id(migration.id);
+        request.set_from_node(context.node_id);
+        request.set_shadow(true);
+        *request.add_entries() = toProtoEntry(entry);
+        v1::IngestResponse response;
+        grpc::ClientContext call;
+        call.set_deadline(std::chrono::system_clock::now() + kShadowForwardDeadline);
+        addToken(call, context.peer_security.token);
+        const grpc::Status sent = target->Ingest(&call, request, &response);
+        if (sent.ok()) {
+            std::lock_guard lock(migration.mutex);
+            ++migration.forwarded_writes;
+            return grpc::Status::OK;
+        }
+        migration.markBroken("shadow write of key " + formatKey(entry.key) + " to " +
+                             migration.peer_node + " at " + migration.peer_address +
+                             " failed: " + describeStatus(sent));
+        return sent;
+    }
+
+    // A write that found no migration, while one began for its key before the write was stored:
+    // the copy may already have passed the key, so the write goes to the target itself.
+    void forwardLateWrite(const StoredEntry& stored) {
+        const std::shared_ptr<Migration> migration = sourceMigrationFor(stored.key);
+        if (!migration)
+            return;
+        std::shared_lock gate(migration->gate);
+        const v1::MigrationState state = migration->currentState();
+        if (state == v1::SHADOWING || state == v1::FENCED)
+            (void)forwardToTarget(*migration, stored);
+    }
+
+    static grpc::Status applyLocal(std::string_view key,
+                                   const std::function<Result<StoredEntry>()>& applyLocally,
+                                   StoredEntry* stored) {
+        Result<StoredEntry> applied = applyLocally();
+        if (!applied)
+            return failure(StatusCode::INTERNAL, "write to key " + formatKey(key) +
+                                                     " failed: " + applied.error().message);
+        *stored = std::move(applied.value());
+        return grpc::Status::OK;
+    }
+
+    grpc::Status writeThrough(std::string_view key,
+                              const std::function<Result<StoredEntry>()>& applyLocally) {
+        StoredEntry stored;
+        std::uint64_t generation = 0;
+        const std::shared_ptr<Migration> migration = sourceMigrationFor(key, &generation);
+        if (!migration) {
+            if (grpc::Status applied = applyLocal(key, applyLocally, &stored); !applied.ok())
+                return applied;
+            if (registrations.load(std::memory_order_acquire) != generation)
+                forwardLateWrite(stored);
+            return grpc::Status::OK;
+        }
+
+        std::shared_lock gate(migration->gate);
+        const v1::MigrationState state = migration->currentState();
+        if (state == v1::FENCED)
+            return failure(StatusCode::UNAVAILABLE, "range " + formatKeyRange(migration->range) +
+                                                        " is being cut over (migration " +
+                                                        std::to_string(migration->id) + "); retry");
+        if (state == v1::CUT_OVER || state == v1::ENDED)
+            return failure(StatusCode::UNAVAILABLE,
+                           "range " + formatKeyRange(migration->range) + " moved to " +
+                               migration->peer_node + " (migration " +
+                               std::to_string(migration->id) + "); refresh the table and retry");
+        if (grpc::Status applied = applyLocal(key, applyLocally, &stored); !applied.ok())
+            return applied;
+        if (state == v1::SHADOWING) {
+            // The write is stored and stays acknowledged: this node is still the owner, and a
+            // failed forward only breaks the migration.
+            (void)forwardToTarget(*migration, stored);
+        }
+        return grpc::Status::OK;
+    }
+
+    // --- CopyBatch (source) ---
+
+    grpc::Status copyBatch(const v1::CopyBatchRequest& request, v1::CopyBatchResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("CopyBatch", request.migration_id());
+        const std::string where = "CopyBatch " + migration->label();
+        if (migration->role != v1::SOURCE)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " is the target, not the source");
+        if (request.max_bytes() < 1 || request.max_bytes() > kMaxCopyBatchBytes)
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           where + ": max_bytes " + std::to_string(request.max_bytes()) +
+                               " is outside 1 .. " + std::to_string(kMaxCopyBatchBytes));
+        const std::string& cursor =
+            request.cursor().empty() ? migration->range.start : request.cursor();
+        if (!migration->range.contains(cursor))
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           where + ": cursor " + formatKey(cursor) + " lies outside the range");
+
+        std::shared_ptr<v1::NodeAgent::Stub> target;
+        {
+            std::lock_guard lock(migration->mutex);
+            if (migration->state != v1::SHADOWING && migration->state != v1::FENCED)
+                return failure(StatusCode::FAILED_PRECONDITION,
+                               where + " is " + stateName(migration->state) +
+                                   (migration->error.empty() ? "" : ": " + migration->error) +
+                                   (migration->state == v1::BROKEN
+                                        ? "; abort it or call BeginShadow again to copy afresh"
+                                        : ""));
+            target = migration->target;
+        }
+
+        Result<ScanPage> page = context.store->scan(migration->range, cursor, kCopyBatchMaxEntries,
+                                                    request.max_bytes(), true);
+        if (!page)
+            return failure(StatusCode::INTERNAL,
+                           where + ": reading the batch failed: " + page.error().message);
+        return sendBatch(*migration, *target, page.value(), reply);
+    }
+
+    grpc::Status sendBatch(Migration& migration, v1::NodeAgent::Stub& target, const ScanPage& page,
+                           v1::CopyBatchResponse* reply) {
+        v1::IngestRequest request;
+        request.set_migration_id(migration.id);
+        request.set_from_node(context.node_id);
+        request.set_shadow(false);
+        std::uint64_t bytes = 0;
+        for (const StoredEntry& entry : page.entries) {
+            *request.add_entries() = toProtoEntry(entry);
+            bytes += payloadBytes(entry);
+        }
+        v1::IngestResponse response;
+        if (!page.entries.empty()) {
+            grpc::ClientContext call;
+            call.set_deadline(std::chrono::system_clock::now() + kCopyIngestDeadline);
+            addToken(call, context.peer_security.token);
+            const grpc::Status sent = target.Ingest(&call, request, &response);
+            if (!sent.ok())
+                return targetFailure(migration, sent);
+        }
+        {
+            std::lock_guard lock(migration.mutex);
+            migration.copied_entries += page.entries.size();
+            migration.copied_bytes += bytes;
+        }
+        reply->set_next_cursor(page.resume_key);
+        reply->set_done(page.resume_key.empty());
+        reply->set_entries(page.entries.size());
+        reply->set_bytes(bytes);
+        reply->set_applied(response.applied());
+        return grpc::Status::OK;
+    }
+
+    static grpc::Status targetFailure(const Migration& migration, const grpc::Status& sent) {
+        const bool unreachable = sent.error_code() == StatusCode::UNAVAILABLE ||
+                                 sent.error_code() == StatusCode::DEADLINE_EXCEEDED;
+        const std::string message = "CopyBatch " + migration.label() + ": the target " +
+                                    migration.peer_node + " at " + migration.peer_address +
+                                    (unreachable ? " is unreachable: " : " refused the batch: ") +
+                                    describeStatus(sent);
+        return failure(unreachable ? StatusCode::UNAVAILABLE : sent.error_code(), message);
+    }
+
+    // --- Ingest (target) ---
+
+    static grpc::Status convertIncoming(const Migration& migration,
+                                        const v1::IngestRequest& request,
+                                        std::vector<StoredEntry>* entries) {
+        const std::string where = "Ingest " + migration.label();
+        entries->reserve(static_cast<std::size_t>(request.entries_size()));
+        for (const v1::Entry& entry : request.entries()) {
+            if (entry.key().empty() || !migration.range.contains(entry.key()))
+                return failure(StatusCode::INVALID_ARGUMENT,
+                               where + ": key " + formatKey(entry.key()) +
+                                   " lies outside the incoming range");
+            if (entry.version().hlc() == 0 || entry.version().node().empty())
+                return failure(StatusCode::INVALID_ARGUMENT,
+                               where + ": key " + formatKey(entry.key()) + " has no version");
+            if (entry.tombstone() && !entry.value().empty())
+                return failure(StatusCode::INVALID_ARGUMENT, where + ": key " +
+                                                                 formatKey(entry.key()) +
+                                                                 " is a tombstone with a value");
+            StoredEntry stored;
+            stored.key = entry.key();
+            stored.stored.version = ValueVersion{entry.version().hlc(), entry.version().node()};
+            stored.stored.tombstone = entry.tombstone();
+            stored.stored.value = entry.value();
+            entries->push_back(std::move(stored));
+        }
+        return grpc::Status::OK;
+    }
+
+    // Copies only while shadowing; shadow writes also after the cutover, since the source may
+    // have accepted one just before its fence and last-writer-wins keeps newer values.
+    static bool acceptsIngest(v1::MigrationState state, bool shadow) {
+        if (state == v1::SHADOWING)
+            return true;
+        return shadow && (state == v1::CUT_OVER || state == v1::ENDED);
+    }
+
+    grpc::Status ingest(const v1::IngestRequest& request, v1::IngestResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("Ingest", request.migration_id());
+        const std::string where = "Ingest " + migration->label();
+        if (migration->role != v1::TARGET)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " is the source, not the target");
+        if (request.from_node() != migration->peer_node)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": entries come from " + migration->peer_node + ", not from '" +
+                               request.from_node() + "'");
+        std::vector<StoredEntry> entries;
+        if (grpc::Status converted = convertIncoming(*migration, request, &entries);
+            !converted.ok())
+            return converted;
+
+        // Shared: an abort (exclusive) cannot drop the range between the check and the apply.
+        std::shared_lock gate(migration->gate);
+        const v1::MigrationState state = migration->currentState();
+        if (!acceptsIngest(state, request.shadow()))
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + " is " + stateName(state) + ": it takes no more " +
+                               (request.shadow() ? "shadow writes" : "copies"));
+        for (const StoredEntry& entry : entries)
+            context.clock->observe(entry.stored.version.hlc);
+        Result<std::vector<ApplyOutcome>> outcomes = context.store->applyBatch(entries);
+        if (!outcomes)
+            return failure(StatusCode::INTERNAL, where + ": " + outcomes.error().message);
+        countIngested(*migration, request.shadow(), entries, outcomes.value(), reply);
+        return grpc::Status::OK;
+    }
+
+    static void countIngested(Migration& migration, bool shadow,
+                              const std::vector<StoredEntry>& entries,
+                              const std::vector<ApplyOutcome>& outcomes,
+                              v1::IngestResponse* reply) {
+        const auto applied = static_cast<std::uint64_t>(
+            std::count(outcomes.begin(), outcomes.end(), ApplyOutcome::Applied));
+        reply->set_applied(applied);
+        reply->set_skipped_older(outcomes.size() - applied);
+        std::uint64_t bytes = 0;
+        for (const StoredEntry& entry : entries)
+            bytes += payloadBytes(entry);
+        std::lock_guard lock(migration.mutex);
+        if (shadow) {
+            migration.forwarded_writes += entries.size();
+        } else {
+            migration.copied_entries += entries.size();
+            migration.copied_bytes += bytes;
+        }
+    }
+
+    // --- RangeChecksum ---
+
+    // Refuses writes from now on and waits for the ones in flight, so the digest that follows
+    // sees every acknowledged write and no half-done one.
+    grpc::Status fence(Migration& migration) {
+        const std::string where = "RangeChecksum " + migration.label();
+        if (migration.role != v1::SOURCE)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": fence_writes is for the source; node " + context.node_id +
+                               " is the target");
+        {
+            std::lock_guard lock(migration.mutex);
+            if (migration.state == v1::SHADOWING)
+                migration.state = v1::FENCED;
+            else if (migration.state != v1::FENCED)
+                return failure(StatusCode::FAILED_PRECONDITION,
+                               where + ": cannot fence writes, the migration is " +
+                                   stateName(migration.state) +
+                                   (migration.error.empty() ? "" : ": " + migration.error));
+        }
+        // Setting FENCED first makes new writers leave at once, so this exclusive lock only waits
+        // for the writes already past the check.
+        std::unique_lock drained(migration.gate);
+        std::lock_guard lock(migration.mutex);
+        if (migration.state == v1::BROKEN)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where +
+                               ": a write in flight could not be forwarded: " + migration.error);
+        return grpc::Status::OK;
+    }
+
+    grpc::Status checksumRange(std::uint64_t id, const v1::RangeChecksumRequest& request,
+                               KeyRange* range) {
+        const KeyRange asked = fromProto(request.range());
+        if (id == 0) {
+            if (request.fence_writes())
+                return failure(StatusCode::INVALID_ARGUMENT,
+                               "RangeChecksum: fence_writes needs a migration id");
+            if (!isValidRange(asked))
+                return failure(StatusCode::INVALID_ARGUMENT,
+                               "RangeChecksum: empty range " + formatKeyRange(asked));
+            *range = asked;
+            return grpc::Status::OK;
+        }
+        const std::shared_ptr<Migration> migration = find(id);
+        if (!migration)
+            return notFound("RangeChecksum", id);
+        const bool wholeMigration = asked.start.empty() && asked.end.empty();
+        *range = wholeMigration ? migration->range : asked;
+        if (!isValidRange(*range) || !rangeCovers(migration->range, *range))
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           "RangeChecksum " + migration->label() + ": range " +
+                               formatKeyRange(*range) + " is not part of the migration's range");
+        if (!request.fence_writes())
+            return grpc::Status::OK;
+        std::lock_guard steps(stepMutex);
+        return fence(*migration);
+    }
+
+    grpc::Status rangeChecksum(const v1::RangeChecksumRequest& request,
+                               v1::RangeChecksumResponse* reply) {
+        KeyRange range;
+        if (grpc::Status ready = checksumRange(request.migration_id(), request, &range);
+            !ready.ok())
+            return ready;
+        Result<RangeDigest> digest = context.store->digest(range);
+        if (!digest)
+            return failure(StatusCode::INTERNAL, "RangeChecksum " + formatKeyRange(range) + ": " +
+                                                     digest.error().message);
+        reply->set_checksum(digest->checksum);
+        reply->set_entries(digest->entries);
+        reply->set_bytes(digest->bytes);
+        reply->set_epoch(installedEpoch());
+        return grpc::Status::OK;
+    }
+
+    // --- Cutover ---
+
+    grpc::Status checkCutoverTable(const Migration& migration, const OwnershipTable& table) const {
+        const std::string where = "Cutover " + migration.label();
+        const std::string target =
+            migration.role == v1::SOURCE ? migration.peer_node : context.node_id;
+        std::uint64_t beginEpoch = 0;
+        {
+            std::lock_guard lock(migration.mutex);
+            beginEpoch = migration.begin_epoch;
+        }
+        if (table.epoch() <= beginEpoch)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": the table's epoch " + std::to_string(table.epoch()) +
+                               " is not newer than " + std::to_string(beginEpoch) +
+                               ", where the migration began");
+        if (const Shard* other = firstShardNotOwnedBy(table, migration.range, target))
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": the table at epoch " + std::to_string(table.epoch()) +
+                               " does not make " + target + " the owner of the range (shard " +
+                               std::to_string(other->id) + " " + formatKeyRange(other->range) +
+                               " is owned by " + other->owner + ")");
+        return grpc::Status::OK;
+    }
+
+    // Installs the table unless the node already has exactly it (a repeated cutover, or the table
+    // arrived by InstallTable first).
+    grpc::Status installCutoverTable(const Migration& migration, const v1::OwnershipTable& message,
+                                     const OwnershipTable& table) {
+        const std::string where = "Cutover " + migration.label();
+        const std::optional<OwnershipTable> current = context.current_table();
+        if (current && current->epoch() > table.epoch())
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " is at epoch " +
+                               std::to_string(current->epoch()) +
+                               ", newer than the table's epoch " + std::to_string(table.epoch()));
+        if (current && current->epoch() == table.epoch()) {
+            if (*current == table)
+                return grpc::Status::OK;
+            return failure(StatusCode::FAILED_PRECONDITION, where + ": node " + context.node_id +
+                                                                " has a different table at epoch " +
+                                                                std::to_string(table.epoch()));
+        }
+        v1::InstallTableResponse installed;
+        const grpc::Status status = context.install_table(message, &installed);
+        if (!status.ok())
+            return failure(status.error_code(),
+                           where + ": installing the table failed: " + status.error_message());
+        return grpc::Status::OK;
+    }
+
+    grpc::Status cutover(const v1::CutoverRequest& request, v1::MigrationStepResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("Cutover", request.migration_id());
+        const std::string where = "Cutover " + migration->label();
+        Result<OwnershipTable> table = fromProto(request.table(), "Cutover.table");
+        if (!table)
+            return failure(StatusCode::INVALID_ARGUMENT, where + ": " + table.error().message);
+
+        std::lock_guard steps(stepMutex);
+        const v1::MigrationState state = migration->currentState();
+        if (state == v1::CUT_OVER || state == v1::ENDED) {
+            *reply->mutable_status() = migration->status();
+            return grpc::Status::OK; // done already
+        }
+        // The source must be fenced: only then did the checksums compare the same data, and no
+        // write can slip in between the comparison and the new table.
+        const v1::MigrationState ready = migration->role == v1::SOURCE ? v1::FENCED : v1::SHADOWING;
+        if (state != ready)
+            return failure(StatusCode::FAILED_PRECONDITION, where + ": the migration is " +
+                                                                stateName(state) + ", not " +
+                                                                stateName(ready));
+        if (grpc::Status valid = checkCutoverTable(*migration, table.value()); !valid.ok())
+            return valid;
+        if (grpc::Status installed =
+                installCutoverTable(*migration, request.table(), table.value());
+            !installed.ok())
+            return installed;
+        {
+            std::lock_guard lock(migration->mutex);
+            migration->state = v1::CUT_OVER;
+            migration->target.reset();
+        }
+        pruneFinished();
+        *reply->mutable_status() = migration->status();
+        return grpc::Status::OK;
+    }
+
+    // --- EndMigration and AbortMigration ---
+
+    grpc::Status endMigration(const v1::EndMigrationRequest& request,
+                              v1::MigrationStepResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("EndMigration", request.migration_id());
+        std::lock_guard steps(stepMutex);
+        const v1::MigrationState state = migration->currentState();
+        if (state != v1::ENDED) {
+            if (state != v1::CUT_OVER)
+                return failure(StatusCode::FAILED_PRECONDITION,
+                               "EndMigration " + migration->label() + ": the migration is " +
+                                   stateName(state) + ", not CUT_OVER; abort it instead");
+            if (grpc::Status ended = finishEnd(*migration); !ended.ok())
+                return ended;
+        }
+        pruneFinished();
+        *reply->mutable_status() = migration->status();
+        return grpc::Status::OK;
+    }
+
+    grpc::Status finishEnd(Migration& migration) {
+        std::string note;
+        if (migration.role == v1::SOURCE) {
+            const std::optional<OwnershipTable> table = context.current_table();
+            const bool stillOwner = !table || ownsAnyOf(*table, migration.range, context.node_id);
+            // Exclusive: a write that raced with the cutover must not land after the drop.
+            std::unique_lock gate(migration.gate);
+            if (stillOwner) {
+                note = "kept the range's data: node " + context.node_id +
+                       " owns part of it at its installed epoch";
+            } else if (Status dropped = context.store->deleteRange(migration.range);
+                       !dropped.ok()) {
+                return failure(StatusCode::INTERNAL,
+                               "EndMigration " + migration.label() +
+                                   ": dropping the range failed: " + dropped.message());
+            }
+        }
+        std::lock_guard lock(migration.mutex);
+        migration.state = v1::ENDED;
+        if (!note.empty())
+            migration.error = note;
+        return grpc::Status::OK;
+    }
+
+    grpc::Status abortMigration(const v1::AbortMigrationRequest& request,
+                                v1::MigrationStepResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("AbortMigration", request.migration_id());
+        std::lock_guard steps(stepMutex);
+        const v1::MigrationState state = migration->currentState();
+        if (state == v1::CUT_OVER || state == v1::ENDED)
+            return failure(StatusCode::FAILED_PRECONDITION, "AbortMigration " + migration->label() +
+                                                                ": too late, the migration is " +
+                                                                stateName(state) +
+                                                                " and the move is committed");
+        if (state != v1::ABORTED) {
+            if (grpc::Status aborted = finishAbort(*migration, request.reason()); !aborted.ok())
+                return aborted;
+        }
+        pruneFinished();
+        *reply->mutable_status() = migration->status();
+        return grpc::Status::OK;
+    }
+
+    grpc::Status finishAbort(Migration& migration, const std::string& reason) {
+        bool keepData = true; // the source keeps its data: it stays the owner
+        if (migration.role == v1::TARGET) {
+            const std::optional<OwnershipTable> table = context.current_table();
+            keepData = table && ownsAnyOf(*table, migration.range, context.node_id);
+        }
+        // Exclusive: no write is half forwarded and no ingest half applied while the state
+        // changes, so nothing reaches the target's store after the drop.
+        std::unique_lock gate(migration.gate);
+        if (!keepData) {
+            if (Status dropped = context.store->deleteRange(migration.range); !dropped.ok())
+                return failure(StatusCode::INTERNAL,
+                               "AbortMigration " + migration.label() +
+                                   ": dropping the copied data failed: " + dropped.message());
+        }
+        std::lock_guard lock(migration.mutex);
+        const std::string earlier = migration.error;
+        migration.state = v1::ABORTED;
+        migration.target.reset();
+        migration.error = "aborted" + (reason.empty() ? std::string() : ": " + reason) +
+                          (earlier.empty() ? std::string() : " (earlier: " + earlier + ")");
+        return grpc::Status::OK;
+    }
+
+    // Keeps the newest kFinishedMigrationsKept finished migrations for statuses().
+    void pruneFinished() {
+        std::unique_lock lock(registryMutex);
+        std::size_t finished = 0;
+        for (const auto& migration : migrations) {
+            std::lock_guard stateLock(migration->mutex);
+            finished += migration->finishedLocked() ? 1 : 0;
+        }
+        for (auto it = migrations.begin();
+             finished > kFinishedMigrationsKept && it != migrations.end();) {
+            bool remove = false;
+            {
+                std::lock_guard stateLock((*it)->mutex);
+                remove = (*it)->finishedLocked();
+            }
+            if (remove) {
+                it = migrations.erase(it);
+                --finished;
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    bool isIncoming(std::string_view key) const {
+        std::shared_lock lock(registryMutex);
+        for (const auto& migration : migrations) {
+            if (migration->role == v1::TARGET && migration->range.contains(key) &&
+                migration->currentState() == v1::SHADOWING)
+                return true;
+        }
+        return false;
+    }
+
+    std::vector<v1::MigrationStatus> statuses() const {
+        std::shared_lock lock(registryMutex);
+        std::vector<v1::MigrationStatus> all;
+        all.reserve(migrations.size());
+        for (const auto& migration : migrations)
+            all.push_back(migration->status());
+        return all;
+    }
+};
+
+NodeMigrations::NodeMigrations(MigrationContext context)
+    : m_impl(std::make_unique<Impl>(std::move(context))) {}
+
+NodeMigrations::~NodeMigrations() = default;
+
+grpc::Status NodeMigrations::beginShadow(const v1::BeginShadowRequest& request,
+                                         v1::MigrationStepResponse* reply) {
+    return m_impl->beginShadow(request, reply);
+}
+
+grpc::Status NodeMigrations::copyBatch(const v1::CopyBatchRequest& request,
+                                       v1::CopyBatchResponse* reply) {
+    return m_impl->copyBatch(request, reply);
+}
+
+grpc::Status NodeMigrations::ingest(const v1::IngestRequest& request, v1::IngestResponse* reply) {
+    return m_impl->ingest(request, reply);
+}
+
+grpc::Status NodeMigrations::rangeChecksum(const v1::RangeChecksumRequest& request,
+                                           v1::RangeChecksumResponse* reply) {
+    return m_impl->rangeChecksum(request, reply);
+}
+
+grpc::Status NodeMigrations::cutover(const v1::CutoverRequest& request,
+                                     v1::MigrationStepResponse* reply) {
+    return m_impl->cutover(request, reply);
+}
+
+grpc::Status NodeMigrations::endMigration(const v1::EndMigrationRequest& request,
+                                          v1::MigrationStepResponse* reply) {
+    return m_impl->endMigration(request, reply);
+}
+
+grpc::Status NodeMigrations::abortMigration(const v1::AbortMigrationRequest& request,
+                                            v1::MigrationStepResponse* reply) {
+    return m_impl->abortMigration(request, reply);
+}
+
+grpc::Status
+NodeMigrations::writeThrough(std::string_view key,
+                             const std::function<Result<StoredEntry>()>& applyLocally) {
+    return m_impl->writeThrough(key, applyLocally);
+}
+
+bool NodeMigrations::isIncoming(std::string_view key) const {
+    return m_impl->isIncoming(key);
+}
+
+std::vector<v1::MigrationStatus> NodeMigrations::statuses() const {
+    return m_impl->statuses();
+}
+
+} // namespace rangepilot::node

@@ -1,0 +1,90 @@
+#pragma once
+
+// NodeMigrations: a node's side of shadowed migrations. As a source it forwards every write to a
+// migrating range to the target before acknowledging it, pushes copy batches to the target, fences
+// writes for the cutover and drops its copy at the end; as a target it accepts copied batches and
+// shadow writes for the incoming range (last-writer-wins, so order does not matter) and drops them
+// on abort. The migration executor (in the console) drives the steps; see node.proto.
+//
+// Invariants:
+//  - A client write to a key of a migrating range runs inside writeThrough(): local apply, then the
+//    forward to the target, both while holding the migration's write gate shared. A fence takes
+//    the gate exclusively, so when RangeChecksum(fence_writes) computes its digest no write to the
+//    range is half done, and later writes are refused (UNAVAILABLE) until cutover or abort.
+//  - A forward that fails never fails the client's write (the source stays authoritative); it
+//    marks the migration BROKEN, stops forwarding, and the executor must abort or begin again.
+//  - Abort at any step before the cutover leaves the source serving and the target without the
+//    range's data. EndMigration drops the source's copy only if the source no longer owns the
+//    range at its installed epoch.
+//
+// Thread-safe: gRPC calls arrive on many threads. Cost: a write to a key outside every migrating
+// range costs one shared lock and a scan of the (few) active migrations.
+
+#include "hybrid_clock.h"
+#include "node_store.h"
+#include "ownership_table.h"
+#include "result.h"
+#include "rpc_util.h"
+
+#include "rangepilot/v1/node.grpc.pb.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rangepilot::node {
+
+struct MigrationContext {
+    std::string node_id;
+    NodeStore* store = nullptr;
+    HybridClock* clock = nullptr;
+    ChannelSecurity peer_security; // TLS roots and token for calls to the target
+    // The node's installed table (nullopt before the first install).
+    std::function<std::optional<OwnershipTable>()> current_table;
+    // Installs a newer table exactly as InstallTable does (validated, persisted, then served).
+    std::function<grpc::Status(const v1::OwnershipTable&, v1::InstallTableResponse*)> install_table;
+};
+
+class NodeMigrations {
+public:
+    explicit NodeMigrations(MigrationContext context);
+    ~NodeMigrations();
+
+    NodeMigrations(const NodeMigrations&) = delete;
+    NodeMigrations& operator=(const NodeMigrations&) = delete;
+
+    // The migration RPCs; the service has checked the token already.
+    grpc::Status beginShadow(const v1::BeginShadowRequest& request, v1::MigrationStepResponse* reply);
+    grpc::Status copyBatch(const v1::CopyBatchRequest& request, v1::CopyBatchResponse* reply);
+    grpc::Status ingest(const v1::IngestRequest& request, v1::IngestResponse* reply);
+    grpc::Status rangeChecksum(const v1::RangeChecksumRequest& request,
+                               v1::RangeChecksumResponse* reply);
+    grpc::Status cutover(const v1::CutoverRequest& request, v1::MigrationStepResponse* reply);
+    grpc::Status endMigration(const v1::EndMigrationRequest& request,
+                              v1::MigrationStepResponse* reply);
+    grpc::Status abortMigration(const v1::AbortMigrationRequest& request,
+                                v1::MigrationStepResponse* reply);
+
+    // A client write (Put or Delete) to `key`, after the service checked epoch and ownership.
+    // `applyLocally` stamps the version, applies to the store and returns the stored entry; when
+    // the key lies in a range this node is shadowing out, the entry is then forwarded to the
+    // target. Refused with UNAVAILABLE while the range is fenced.
+    grpc::Status writeThrough(std::string_view key,
+                              const std::function<Result<StoredEntry>()>& applyLocally);
+
+    // True while this node receives `key` as a migration target (it must not serve client
+    // requests for it until a table makes it the owner).
+    bool isIncoming(std::string_view key) const;
+
+    // Every migration this node takes part in, newest last (ended ones are kept for a while).
+    std::vector<v1::MigrationStatus> statuses() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace rangepilot::node
