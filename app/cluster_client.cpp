@@ -198,6 +198,34 @@ bool ClusterClient::addPeers(const std::vector<NodeEndpoint>& peers) {
     return added;
 }
 
+bool ClusterClient::placeUnknownNodes() {
+    std::lock_guard refreshLock(m_refreshMutex);
+    // At most one probe round a second: a silent endpoint costs connect_timeout per round, and
+    // every thread routing to the unplaced owner comes through here.
+    const Clock::time_point now = Clock::now();
+    if (now - m_lastProbe >= std::chrono::seconds(1)) {
+        m_lastProbe = now;
+        (void)probeEndpoints(true);
+        publishRouting(routing()->table);
+    }
+    std::lock_guard lock(m_nodesMutex);
+    return std::any_of(m_nodes.begin(), m_nodes.end(),
+                       [](const auto& node) { return node->id.empty(); });
+}
+
+std::vector<HostId> ClusterClient::unplacedOwners() const {
+    std::vector<HostId> unplaced;
+    const auto current = routing();
+    if (!current)
+        return unplaced;
+    for (const Shard& shard : current->table->shards()) {
+        if (!current->nodeFor(shard.owner) &&
+            std::find(unplaced.begin(), unplaced.end(), shard.owner) == unplaced.end())
+            unplaced.push_back(shard.owner);
+    }
+    return unplaced;
+}
+
 std::vector<std::shared_ptr<ClusterClient::Node>> ClusterClient::knownNodes() const {
     std::lock_guard lock(m_nodesMutex);
     return m_nodes;
@@ -346,18 +374,19 @@ Status ClusterClient::routedCall(const char* what, std::string_view key, bool is
         const Shard& shard = snapshot->table->shardFor(key);
         const std::uint64_t epoch = snapshot->table->epoch();
         const std::shared_ptr<Node> node = snapshot->nodeFor(shard.owner);
+        bool ownerMayAppear = true;
         if (!node) {
-            // The table names an owner this client cannot reach yet (it did not answer, or it is
-            // new): look for it again, then treat it like an unavailable node.
+            // The table names an owner this client cannot place: ask the endpoints that have not
+            // answered yet (and their peers). When every endpoint answered and none is the
+            // owner, waiting cannot help: fail now with a message that says what to give.
             lastNode = "node " + shard.owner;
-            last =
-                grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                             "no address known for the owner of shard " + std::to_string(shard.id));
-            {
-                std::lock_guard refreshLock(m_refreshMutex);
-                (void)probeEndpoints(true);
-                publishRouting(routing()->table);
-            }
+            ownerMayAppear = placeUnknownNodes();
+            last = grpc::Status(
+                grpc::StatusCode::UNAVAILABLE,
+                ownerMayAppear
+                    ? "not reachable yet (owner of shard " + std::to_string(shard.id) + ")"
+                    : "no known endpoint is this node (owner of shard " + std::to_string(shard.id) +
+                          "); give its address with the others");
         } else {
             lastNode = describeNode(shard.owner, node->address);
             grpc::ClientContext context;
@@ -375,7 +404,8 @@ Status ClusterClient::routedCall(const char* what, std::string_view key, bool is
 
         const auto mismatch = epochMismatchOf(last);
         const bool retryable =
-            mismatch.has_value() || last.error_code() == grpc::StatusCode::UNAVAILABLE;
+            mismatch.has_value() ||
+            (last.error_code() == grpc::StatusCode::UNAVAILABLE && ownerMayAppear);
         if (!retryable || attempt >= m_options.max_attempts || Clock::now() >= deadline)
             break;
         if (mismatch) {

@@ -154,6 +154,10 @@ public:
     std::vector<NodeEndpoint> endpoints() const;
     ClientCounters counters() const;
 
+    // Owners in the current table that no known endpoint is (calls to their keys fail at once
+    // when every endpoint has answered); the driver warns about them at start.
+    std::vector<HostId> unplacedOwners() const;
+
     // The address of a node id, empty when unknown (tests use it to reach a key's owner).
     std::string addressOf(const std::string& nodeId) const;
 
@@ -168,6 +172,9 @@ private:
     Status probeEndpoints(bool onlyUnknown);
     // Adds nodes for peer addresses not known yet; true when it added any.
     bool addPeers(const std::vector<NodeEndpoint>& peers);
+    // Probes endpoints without an id and republishes the routing; true while some endpoint still
+    // has no id (so an unplaced owner may yet turn up).
+    bool placeUnknownNodes();
     // Fetches the table unless another thread already moved past `routedEpoch`.
     Status fetchTable(std::uint64_t routedEpoch);
     void publishRouting(std::shared_ptr<const OwnershipTable> table);
@@ -187,7 +194,8 @@ private:
     mutable std::mutex m_nodesMutex; // guards m_nodes and each Node's id
     std::vector<std::shared_ptr<Node>> m_nodes;
 
-    std::mutex m_refreshMutex; // one table fetch at a time
+    std::mutex m_refreshMutex;                         // one table fetch or probe round at a time
+    std::chrono::steady_clock::time_point m_lastProbe; // guarded by m_refreshMutex
     std::atomic<std::shared_ptr<const Routing>> m_routing;
 
     std::atomic<std::uint64_t> m_calls{0};

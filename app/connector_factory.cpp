@@ -1,7 +1,11 @@
 #include "connector_factory.h"
 
+#include "grpc_cluster_connector.h"
+#include "local_file_ownership_store.h"
 #include "simulated_cluster_connector.h"
 #include "trace_replay_connector.h"
+
+#include <QFile>
 
 namespace rangepilot {
 
@@ -73,9 +77,74 @@ Result<TraceReplayOptions> replayOptions(const TraceSettings& settings, bool tim
     return options;
 }
 
+// The token in `path`, without surrounding blanks (a trailing newline is what editors leave).
+Result<std::string> readTokenFile(const QString& path) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return Error{"token file " + path.toStdString() + ": " + file.errorString().toStdString()};
+    const QByteArray token = file.readAll().trimmed();
+    if (token.isEmpty())
+        return Error{"token file " + path.toStdString() + " is empty"};
+    if (token.contains('\n') || token.contains('\r'))
+        return Error{"token file " + path.toStdString() +
+                     " holds more than one line: it should hold the token alone"};
+    return token.toStdString();
+}
+
+Result<GrpcClusterOptions> nodeClusterOptions(const NodeClusterSettings& settings) {
+    GrpcClusterOptions options;
+    for (const QString& endpoint : settings.endpoints)
+        options.endpoints.push_back(endpoint.toStdString());
+    options.security.tls_ca_file = settings.tls_ca.toStdString();
+    options.security.tls_server_name = settings.tls_server_name.toStdString();
+    if (!settings.token_file.isEmpty()) {
+        Result<std::string> token = readTokenFile(settings.token_file);
+        if (!token)
+            return token.error();
+        options.security.token = std::move(token).value();
+    }
+    options.cells = static_cast<std::size_t>(settings.cells);
+    options.executor.copy_bytes_per_s = settings.copy_mb_per_s * 1e6; // 0 stays unlimited
+    if (Status status = validate(options); !status)
+        return Error{status.message()};
+    return options;
+}
+
+// The store as the driver; when another console holds the driver lock, read-only (the connector
+// then only watches and says who drives).
+Result<std::unique_ptr<OwnershipStore>> openOwnershipStore(const QString& path) {
+    using Store = LocalFileOwnershipStore;
+    auto driver = Store::open(path, Store::OpenMode::Driver);
+    if (driver)
+        return std::unique_ptr<OwnershipStore>(std::move(driver).value());
+    // The store words a held lock as "<path> is locked by <holder>: ..."; anything else (an
+    // unwritable directory, a lock file it cannot open) is an error to show.
+    if (driver.error().message.find(" is locked by ") == std::string::npos)
+        return Error{driver.error().message};
+    auto watcher = Store::open(path, Store::OpenMode::ReadOnly);
+    if (!watcher)
+        return Error{watcher.error().message};
+    return std::unique_ptr<OwnershipStore>(std::move(watcher).value());
+}
+
+Result<ConnectorBundle> makeNodeClusterConnector(const NodeClusterSettings& settings) {
+    Result<GrpcClusterOptions> options = nodeClusterOptions(settings);
+    if (!options)
+        return Error{"nodes: " + options.error().message};
+    Result<std::unique_ptr<OwnershipStore>> store = openOwnershipStore(settings.store_path);
+    if (!store)
+        return Error{"nodes: ownership store: " + store.error().message};
+    ConnectorBundle bundle;
+    bundle.connector = std::make_unique<GrpcClusterConnector>(std::move(options).value(),
+                                                              std::move(store).value());
+    return bundle; // a live cluster runs in real time: no playback controls
+}
+
 } // namespace
 
 Result<ConnectorBundle> makeConnector(const ConnectionSettings& settings, ConnectorChoice choice) {
+    if (settings.kind == ConnectorKind::NodeCluster)
+        return makeNodeClusterConnector(settings.nodes);
     ConnectorBundle bundle;
     if (settings.kind == ConnectorKind::Simulated) {
         SimulatedClusterOptions options = simulatedOptions(settings.simulated, choice.timer);

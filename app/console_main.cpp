@@ -12,6 +12,13 @@
 //   rangepilot --screenshot FILE --tab hosts
 //                                      ... with that bottom tab in front (migrations, ownership,
 //                                      hosts, audit)
+//   rangepilot --nodes HOST:PORT,... [--store FILE] [--tls-ca FILE] [--tls-server-name NAME]
+//              [--token-file FILE]     real rangepilot-nodes over gRPC, with the ownership store
+//                                      in FILE (default: the app data folder's ownership.json);
+//                                      these override the saved connection
+//   rangepilot --screenshot FILE --nodes HOST:PORT,... [--after SECONDS]
+//                                      ... of a live cluster, after watching it for SECONDS of
+//                                      wall time (default 3)
 //   rangepilot --settings FILE.ini     read and write settings there instead of the user's
 
 #include "connector_factory.h"
@@ -152,7 +159,69 @@ std::optional<ShardId> hottestShard(ConsoleSession& session) {
     return hottest;
 }
 
-// A trace replay prepares its file on a worker thread first.
+// The flags that name real nodes, applied over `connection`. An Error names the flag.
+struct NodeFlags {
+    QCommandLineOption nodes{QStringLiteral("nodes"),
+                             QStringLiteral("Connect to these rangepilot-nodes (gRPC), comma "
+                                            "separated."),
+                             QStringLiteral("HOST:PORT,...")};
+    QCommandLineOption store{QStringLiteral("store"),
+                             QStringLiteral("With --nodes: the ownership store file (created when "
+                                            "missing; the first console on it drives "
+                                            "migrations, others watch)."),
+                             QStringLiteral("FILE")};
+    QCommandLineOption tlsCa{QStringLiteral("tls-ca"),
+                             QStringLiteral("With --nodes: PEM roots of the nodes' TLS "
+                                            "certificates (default: plaintext)."),
+                             QStringLiteral("FILE")};
+    QCommandLineOption tlsServerName{
+        QStringLiteral("tls-server-name"),
+        QStringLiteral("With --tls-ca: the name to check in the nodes' certificates."),
+        QStringLiteral("NAME")};
+    QCommandLineOption tokenFile{QStringLiteral("token-file"),
+                                 QStringLiteral("With --nodes: a file holding the nodes' bearer "
+                                                "token."),
+                                 QStringLiteral("FILE")};
+
+    QList<QCommandLineOption> all() const {
+        return {nodes, store, tlsCa, tlsServerName, tokenFile};
+    }
+
+    Status apply(const QCommandLineParser& parser, ConnectionSettings& connection) const {
+        if (parser.isSet(nodes)) {
+            Result<QStringList> endpoints = parseEndpointList(parser.value(nodes));
+            if (!endpoints)
+                return Error{"--nodes: " + endpoints.error().message};
+            if (endpoints->isEmpty())
+                return Error{"--nodes: give at least one address (host:port)"};
+            connection.kind = ConnectorKind::NodeCluster;
+            connection.nodes.endpoints = *endpoints;
+        }
+        const auto absolute = [&](const QCommandLineOption& option) {
+            return QFileInfo(parser.value(option)).absoluteFilePath();
+        };
+        for (const QCommandLineOption* option : {&store, &tlsCa, &tlsServerName, &tokenFile}) {
+            if (!parser.isSet(*option))
+                continue;
+            if (connection.kind != ConnectorKind::NodeCluster)
+                return Error{"--" + option->names().front().toStdString() +
+                             " needs --nodes (or a saved connection to cluster nodes)"};
+            if (parser.value(*option).trimmed().isEmpty())
+                return Error{"--" + option->names().front().toStdString() + ": empty value"};
+        }
+        if (parser.isSet(store))
+            connection.nodes.store_path = absolute(store);
+        if (parser.isSet(tlsCa))
+            connection.nodes.tls_ca = absolute(tlsCa);
+        if (parser.isSet(tlsServerName))
+            connection.nodes.tls_server_name = parser.value(tlsServerName).trimmed();
+        if (parser.isSet(tokenFile))
+            connection.nodes.token_file = absolute(tokenFile);
+        return {};
+    }
+};
+
+// A trace replay prepares its file on a worker thread first; nodes are asked who they are.
 bool waitUntilRunning(ClusterConnector& connector, int timeoutMs) {
     QDeadlineTimer deadline(timeoutMs);
     while (connector.state() == ConnectorState::Starting && !deadline.hasExpired())
@@ -168,6 +237,12 @@ int takeScreenshot(Console& console, const ConnectionSettings& connectionSetting
     }
     Connection& connection = *console.current();
     ConsoleSession& session = *connection.session;
+    // No one reads the status bar of a screenshot run: the connector's problems (an unreachable
+    // node, a held store lock) go to stderr.
+    QObject::connect(connection.bundle.connector.get(), &ClusterConnector::errorOccurred,
+                     [](const QString& message) {
+                         std::fprintf(stderr, "rangepilot: %s\n", qPrintable(message));
+                     });
     if (!waitUntilRunning(*connection.bundle.connector, 600'000)) {
         std::fprintf(stderr, "rangepilot: %s did not start (%s)\n",
                      qPrintable(connection.bundle.connector->name()),
@@ -179,10 +254,20 @@ int takeScreenshot(Console& console, const ConnectionSettings& connectionSetting
     window.show();
     QElapsedTimer clock;
     clock.start();
+    const auto total = static_cast<TimeMs>(afterSeconds * 1000.0);
+    const bool live = connection.bundle.playback == nullptr;
+    if (live) {
+        // A live cluster runs in real time: watch it for that long.
+        while (clock.elapsed() < total)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        if (!waitForPlanner(session, 60'000)) {
+            std::fprintf(stderr, "rangepilot: the planner did not keep up\n");
+            return 1;
+        }
+    }
     // A round at a time, letting the planner keep up: the picture is what an operator watching
     // all along would see.
-    const auto total = static_cast<TimeMs>(afterSeconds * 1000.0);
-    for (TimeMs done = 0; done < total;) {
+    for (TimeMs done = 0; !live && done < total;) {
         const TimeMs step = std::min<TimeMs>(kMsPerMinute, total - done);
         if (Status status = advanceConnector(*connection.bundle.connector, step); !status) {
             std::fprintf(stderr, "rangepilot: %s\n", status.message().c_str());
@@ -218,10 +303,11 @@ int takeScreenshot(Console& console, const ConnectionSettings& connectionSetting
         std::fprintf(stderr, "rangepilot: could not write %s\n", qPrintable(path));
         return 1;
     }
-    std::printf("rangepilot: %s (%dx%d) after %.0f s of cluster time, %llu rounds planned, "
+    std::printf("rangepilot: %s (%dx%d) after %.0f s of %s, %llu rounds planned, "
                 "%d migrations listed; %.1f s wall time\n",
                 qPrintable(QDir::toNativeSeparators(path)), image.width(), image.height(),
-                afterSeconds, static_cast<unsigned long long>(session.roundsPlanned()),
+                afterSeconds, live ? "watching a live cluster" : "cluster time",
+                static_cast<unsigned long long>(session.roundsPlanned()),
                 session.migrationsModel()->rowCount(), clock.elapsed() / 1000.0);
     return 0;
 }
@@ -244,13 +330,14 @@ int main(int argc, char** argv) {
     parser.addVersionOption();
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
-        QStringLiteral("Start on the default simulated cluster, advance it, save the window as a "
-                       "PNG and exit."),
+        QStringLiteral("Start on the default simulated cluster (or --trace, or --nodes), advance "
+                       "it, save the window as a PNG and exit."),
         QStringLiteral("FILE"));
     const QCommandLineOption after(
         QStringLiteral("after"),
-        QStringLiteral("Cluster seconds to advance before the screenshot (default 3600)."),
-        QStringLiteral("SECONDS"), QStringLiteral("3600"));
+        QStringLiteral("Before the screenshot: cluster seconds to advance (default 3600), or with "
+                       "--nodes wall seconds to watch the live cluster (default 3)."),
+        QStringLiteral("SECONDS"));
     const QCommandLineOption trace(QStringLiteral("trace"),
                                    QStringLiteral("Replay this trace (RangePilot CSV)."),
                                    QStringLiteral("FILE"));
@@ -263,24 +350,38 @@ int main(int argc, char** argv) {
         QStringLiteral("With --screenshot: the bottom tab to show (migrations, ownership, hosts, "
                        "audit)."),
         QStringLiteral("NAME"));
+    const NodeFlags nodeFlags;
     parser.addOptions({screenshot, after, trace, settingsFile, tab});
+    parser.addOptions(nodeFlags.all());
     parser.process(app);
+    if (parser.isSet(trace) && parser.isSet(nodeFlags.nodes)) {
+        std::fprintf(stderr, "rangepilot: --trace and --nodes exclude each other\n");
+        return 2;
+    }
 
     if (parser.isSet(screenshot)) {
+        const bool live = parser.isSet(nodeFlags.nodes);
+        const QString afterText = parser.isSet(after) ? parser.value(after)
+                                  : live              ? QStringLiteral("3")
+                                                      : QStringLiteral("3600");
         bool ok = false;
-        const double seconds = parser.value(after).toDouble(&ok);
+        const double seconds = afterText.toDouble(&ok);
         if (!ok || seconds < 0 || seconds > 366 * 86400.0) {
             std::fprintf(stderr,
                          "rangepilot: --after: '%s' is not a number of seconds in [0, "
                          "31622400]\n",
-                         qPrintable(parser.value(after)));
+                         qPrintable(afterText));
             return 2;
         }
-        // The default simulated cluster (whatever the user saved), or the trace given.
+        // The default simulated cluster (whatever the user saved), or the trace or nodes given.
         ConsoleSettings settings;
         if (parser.isSet(trace)) {
             settings.connection.kind = ConnectorKind::TraceReplay;
             settings.connection.trace.path = QFileInfo(parser.value(trace)).absoluteFilePath();
+        }
+        if (Status status = nodeFlags.apply(parser, settings.connection); !status) {
+            std::fprintf(stderr, "rangepilot: %s\n", status.message().c_str());
+            return 2;
         }
         Console console(&settings, nullptr);
         return takeScreenshot(console, settings.connection, parser.value(screenshot), seconds,
@@ -300,6 +401,10 @@ int main(int argc, char** argv) {
         settings.connection.trace = TraceSettings{};
         settings.connection.trace.path = QFileInfo(parser.value(trace)).absoluteFilePath();
         addRecentTrace(settings, settings.connection.trace.path);
+    }
+    if (Status status = nodeFlags.apply(parser, settings.connection); !status) {
+        std::fprintf(stderr, "rangepilot: %s\n", status.message().c_str());
+        return 2;
     }
 
     Console console(&settings, store.get());

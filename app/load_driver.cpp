@@ -140,7 +140,7 @@ public:
 
     Status open() {
         TraceReadOptions readOptions;
-        readOptions.stop = &m_stop;
+        readOptions.stop = &m_stopReading;
         auto reader = TraceReader::open(m_options.trace, readOptions);
         if (!reader)
             return Error{"--trace: " + reader.error().message};
@@ -177,10 +177,11 @@ public:
         return true;
     }
 
-    // Ends the feed; what is still queued counts as unsent.
+    // Ends the feed (the run is over); returns how many queued operations it dropped.
     std::uint64_t stop() {
         std::lock_guard lock(m_mutex);
         m_stop = true;
+        m_stopReading = true;
         const std::uint64_t dropped = m_queue.size();
         m_queue.clear();
         m_changed.notify_all();
@@ -198,7 +199,7 @@ public:
 
 private:
     void accept(const TraceEvent& event) {
-        if (m_stop.load())
+        if (m_stopReading.load())
             return;
         PlannedOp planned;
         if (m_options.speed > 0) {
@@ -208,9 +209,9 @@ private:
                 static_cast<double>(std::max<TimeMs>(0, event.ts_ms - *m_firstTs));
             planned.intended = m_start + secondsToDuration(offsetMs / 1000.0 / m_options.speed);
             if (m_end && *planned.intended >= *m_end) {
-                m_stop = true; // the rest of the trace lies beyond --duration
-                std::lock_guard lock(m_mutex);
-                m_changed.notify_all();
+                // The rest of the trace lies beyond --duration: read no further, but what is
+                // queued still runs.
+                m_stopReading = true;
                 return;
             }
         }
@@ -243,7 +244,8 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_changed;
     std::deque<PlannedOp> m_queue;
-    std::atomic<bool> m_stop{false};
+    std::atomic<bool> m_stop{false};        // the run is over: hand out nothing more
+    std::atomic<bool> m_stopReading{false}; // checked by the reader before every line
     bool m_done = false;
     TraceFeedReport m_report;
     std::string m_readError;
@@ -260,12 +262,16 @@ struct ThreadStats {
     std::map<std::string, std::uint64_t> errorsByStatus;
 };
 
+// The first messages of each status (a few per status, so that one flood of UNAVAILABLE does not
+// hide the single UNAUTHENTICATED that explains it).
 class ErrorExamples {
 public:
-    void add(const std::string& message) {
+    void add(const std::string& status, const std::string& message) {
         std::lock_guard lock(m_mutex);
-        if (m_messages.size() < kMaxErrorExamples)
-            m_messages.push_back(message);
+        if (m_messages.size() >= kMaxErrorExamples || m_perStatus[status] >= kExamplesPerStatus)
+            return;
+        ++m_perStatus[status];
+        m_messages.push_back(message);
     }
     std::vector<std::string> take() {
         std::lock_guard lock(m_mutex);
@@ -273,7 +279,9 @@ public:
     }
 
 private:
+    static constexpr std::size_t kExamplesPerStatus = 3;
     std::mutex m_mutex;
+    std::map<std::string, std::size_t> m_perStatus;
     std::vector<std::string> m_messages;
 };
 
@@ -351,8 +359,9 @@ void account(ThreadStats& stats, ErrorExamples& examples, Op op, const Outcome& 
     }
     ++kind.errors;
     ++stats.intervalErrors;
-    ++stats.errorsByStatus[errorStatusName(outcome.call)];
-    examples.add(outcome.error);
+    const std::string status = errorStatusName(outcome.call);
+    ++stats.errorsByStatus[status];
+    examples.add(status, outcome.error);
 }
 
 // --- The run ---
@@ -436,8 +445,13 @@ void WorkloadRun::traceWorker(std::size_t thread) {
     PlannedOp planned;
     while (m_feed->pop(planned)) {
         if (Clock::now() >= m_end) {
-            std::lock_guard lock(m_stats[thread].mutex);
-            m_stats[thread].unsent += 1 + m_feed->stop();
+            // With trace timing, what was due before the end and never sent is unsent; as fast
+            // as possible, the run simply ends.
+            const std::uint64_t dropped = m_feed->stop();
+            if (planned.intended) {
+                std::lock_guard lock(m_stats[thread].mutex);
+                m_stats[thread].unsent += 1 + dropped;
+            }
             return;
         }
         if (planned.intended)
@@ -465,7 +479,7 @@ void WorkloadRun::preload(LoadReport& report) {
                 ++ok;
             } else {
                 ++errors;
-                m_examples.add("preload: " + outcome.error);
+                m_examples.add(errorStatusName(outcome.call), "preload: " + outcome.error);
             }
         }
     });
@@ -1001,23 +1015,41 @@ int finish(const LoadOptions& options, const LoadReport& report, std::ostream& o
 } // namespace
 
 int runLoadCommand(const LoadOptions& options, std::ostream& out, std::ostream& err) {
+    // Local inputs first: a missing file should not wait for a cluster to answer.
+    std::unique_ptr<WriteLedger> savedLedger;
+    if (!options.verify_ledger.empty()) {
+        auto loaded = WriteLedger::load(options.verify_ledger);
+        if (!loaded) {
+            err << "rangepilot-load: --verify-ledger: " << loaded.error().message << "\n";
+            return 1;
+        }
+        savedLedger = std::move(loaded.value());
+    }
+    if (!options.trace.empty()) {
+        if (auto trace = TraceReader::open(options.trace); !trace) {
+            err << "rangepilot-load: --trace: " << trace.error().message << "\n";
+            return 1;
+        }
+    }
+
     auto client = ClusterClient::connect(clientOptions(options));
     if (!client) {
         err << "rangepilot-load: " << client.error().message << "\n";
         return 1;
     }
+    if (const std::vector<HostId> unplaced = (*client)->unplacedOwners(); !unplaced.empty()) {
+        err << "rangepilot-load: warning: no address known for";
+        for (const HostId& host : unplaced)
+            err << " " << host;
+        err << " (owners in the table; add them to --nodes): their keys will fail\n";
+    }
 
-    if (!options.verify_ledger.empty()) {
-        auto ledger = WriteLedger::load(options.verify_ledger);
-        if (!ledger) {
-            err << "rangepilot-load: --verify-ledger: " << ledger.error().message << "\n";
-            return 1;
-        }
+    if (savedLedger) {
         LoadReport report;
         report.mode = "verify-ledger";
         report.source = options.verify_ledger;
         report.threads = options.threads;
-        report.verify = verifyLedger(**ledger, **client, options.threads);
+        report.verify = verifyLedger(*savedLedger, **client, options.threads);
         report.client = (*client)->counters();
         return finish(options, report, out, err);
     }

@@ -236,13 +236,7 @@ void MigrationExecutor::drive(Run& run) {
 
 MigrationExecutor::StepResult MigrationExecutor::ensureTable(Run& run, const HostId& node,
                                                              const OwnershipTable& table) {
-    v1::InstallTableRequest request;
-    *request.mutable_table() = toProto(table);
-    v1::InstallTableResponse reply;
-    const grpc::Status status =
-        withRetries(run, node, "InstallTable", [&](NodeStub& stub, grpc::ClientContext& context) {
-            return stub.InstallTable(&context, request, &reply);
-        });
+    const grpc::Status status = installOn(run, node, table);
     if (status.ok())
         return StepResult::ok();
     if (abortRequested(run))
@@ -448,10 +442,14 @@ void MigrationExecutor::cutOverNodes(Run& run, const OwnershipTable& table) {
     // old copy after the target starts taking writes.
     for (const HostId& node : {run.record.from, run.record.to}) {
         v1::MigrationStepResponse reply;
-        const grpc::Status status =
+        grpc::Status status =
             withRetries(run, node, "Cutover", [&](NodeStub& stub, grpc::ClientContext& context) {
                 return stub.Cutover(&context, request, &reply);
             });
+        // A node that restarted (or never began, after a console crash) does not know the
+        // migration; what matters is that it serves the committed table.
+        if (status.error_code() == grpc::StatusCode::NOT_FOUND)
+            status = installOn(run, node, table);
         if (!status.ok())
             problems += (problems.empty() ? "" : "; ") + node + " did not confirm the cutover (" +
                         describeStatus(status) + "): it gets epoch " +
@@ -462,6 +460,16 @@ void MigrationExecutor::cutOverNodes(Run& run, const OwnershipTable& table) {
         const std::lock_guard lock(m_mutex);
         run.progress.error = QString::fromStdString(problems);
     }
+}
+
+grpc::Status MigrationExecutor::installOn(Run& run, const HostId& node,
+                                         const OwnershipTable& table) {
+    v1::InstallTableRequest request;
+    *request.mutable_table() = toProto(table);
+    v1::InstallTableResponse reply;
+    return withRetries(run, node, "InstallTable", [&](NodeStub& stub, grpc::ClientContext& context) {
+        return stub.InstallTable(&context, request, &reply);
+    });
 }
 
 void MigrationExecutor::installEverywhere(const OwnershipTable& table,

@@ -122,6 +122,7 @@ private:
     void report(Run& run);
     Status persist(Run& run);
     StepResult ensureTable(Run& run, const HostId& node, const OwnershipTable& table);
+    grpc::Status installOn(Run& run, const HostId& node, const OwnershipTable& table);
     void installEverywhere(const OwnershipTable& table, const std::vector<HostId>& skip);
 
     OwnershipStore& m_store;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <utility>
@@ -103,6 +104,8 @@ struct Migration {
     KeyRange range;
     std::string peer_node;
     std::string peer_address;
+    // Rebuilt from a persisted fence after a restart: FENCED, without a channel to the target.
+    bool restored = false;
 
     // Client writes (source) and ingests (target) hold it shared for their whole duration; the
     // fence, a restart, the end and an abort take it exclusively so none of those is half done.
@@ -185,12 +188,18 @@ struct Migration {
 
 struct NodeMigrations::Impl {
     explicit Impl(MigrationContext c)
-        : context(std::move(c)) {}
+        : context(std::move(c)) {
+        restoreResult = restoreFences();
+    }
 
     MigrationContext context;
     // Serializes the state-changing steps (begin, fence, cutover, end, abort) so that each sees
     // the state the previous one left; data paths (writes, copies, ingests) never take it.
     std::mutex stepMutex;
+    // What kMetaFencesKey holds, by migration id; guarded by stepMutex.
+    std::map<std::uint64_t, PersistedFence> persistedFences;
+    // Set once by the constructor: an Error makes writeThrough refuse every write.
+    Status restoreResult;
     mutable std::shared_mutex registryMutex;
     std::vector<std::shared_ptr<Migration>> migrations; // in creation order
     // Bumped whenever a migration is added, so that a write that found no migration can tell
@@ -232,6 +241,102 @@ struct NodeMigrations::Impl {
                 return migration;
         }
         return nullptr;
+    }
+
+    // --- Persisted fences ---
+
+    std::string fencesKeyName() const {
+        return "meta key '" + std::string(kMetaFencesKey) + "' of node " + context.node_id;
+    }
+
+    // Rebuilds every persisted fence as a FENCED source migration (construction only).
+    Status restoreFences() {
+        if (context.store == nullptr)
+            return Status::success();
+        Result<std::optional<std::string>> stored = context.store->getMeta(kMetaFencesKey);
+        if (!stored)
+            return Error{"cannot read the migration fences (" + fencesKeyName() +
+                         "): " + stored.error().message};
+        if (!stored->has_value())
+            return Status::success();
+        Result<std::vector<PersistedFence>> fences = decodeFences(**stored);
+        if (!fences)
+            return Error{"the migration fences in " + fencesKeyName() + " cannot be decoded (" +
+                         fences.error().message +
+                         "); refusing to start, since the node cannot tell which ranges it "
+                         "fenced for a cutover"};
+        for (PersistedFence& fence : fences.value())
+            restoreFence(std::move(fence));
+        return Status::success();
+    }
+
+    void restoreFence(PersistedFence fence) {
+        auto migration = std::make_shared<Migration>();
+        migration->id = fence.migration_id;
+        migration->role = v1::SOURCE;
+        migration->shard_id = fence.shard_id;
+        migration->range = fence.range;
+        migration->peer_node = fence.target_node;
+        migration->restored = true;
+        migration->state = v1::FENCED;
+        migration->begin_epoch = fence.begin_epoch;
+        migration->error = "restored after a restart: fenced since before node " + context.node_id +
+                           " stopped (the migration began at epoch " +
+                           std::to_string(fence.begin_epoch) +
+                           "); waiting for its cutover or abort";
+        persistedFences.emplace(fence.migration_id, std::move(fence));
+        std::unique_lock lock(registryMutex);
+        migrations.push_back(std::move(migration));
+        registrations.fetch_add(1, std::memory_order_release);
+    }
+
+    Status saveFences(const std::map<std::uint64_t, PersistedFence>& fences) {
+        if (fences.empty())
+            return context.store->deleteMeta(kMetaFencesKey);
+        std::vector<PersistedFence> all;
+        all.reserve(fences.size());
+        for (const auto& entry : fences)
+            all.push_back(entry.second);
+        return context.store->putMeta(kMetaFencesKey, encodeFences(all));
+    }
+
+    // Persists the fence of `migration` (a source) unless it is already; call with stepMutex.
+    grpc::Status rememberFence(const Migration& migration) {
+        if (persistedFences.count(migration.id) != 0)
+            return grpc::Status::OK;
+        PersistedFence fence;
+        fence.migration_id = migration.id;
+        fence.shard_id = migration.shard_id;
+        fence.range = migration.range;
+        {
+            std::lock_guard lock(migration.mutex);
+            fence.begin_epoch = migration.begin_epoch;
+        }
+        fence.target_node = migration.peer_node;
+        std::map<std::uint64_t, PersistedFence> next = persistedFences;
+        next.emplace(migration.id, std::move(fence));
+        if (Status saved = saveFences(next); !saved)
+            return failure(StatusCode::INTERNAL,
+                           "RangeChecksum " + migration.label() + ": persisting the fence in " +
+                               fencesKeyName() + " failed: " + saved.message());
+        persistedFences = std::move(next);
+        return grpc::Status::OK;
+    }
+
+    // Clears the persisted fence of `migration`, if it has one; call with stepMutex. A failure
+    // leaves it persisted (a restart restores it fenced) and the step may be repeated.
+    grpc::Status forgetFence(const Migration& migration, const char* step) {
+        if (persistedFences.count(migration.id) == 0)
+            return grpc::Status::OK;
+        std::map<std::uint64_t, PersistedFence> next = persistedFences;
+        next.erase(migration.id);
+        if (Status saved = saveFences(next); !saved)
+            return failure(StatusCode::INTERNAL,
+                           std::string(step) + " " + migration.label() +
+                               ": clearing the persisted fence in " + fencesKeyName() +
+                               " failed: " + saved.message() + "; repeat the step");
+        persistedFences = std::move(next);
+        return grpc::Status::OK;
     }
 
     // --- BeginShadow ---
@@ -352,6 +457,8 @@ struct NodeMigrations::Impl {
 
     grpc::Status repeatBegin(Migration& existing, const Migration& proposed,
                              std::uint64_t requestEpoch) {
+        if (existing.restored)
+            return refuseRestoredBegin(existing);
         if (!existing.sameParameters(proposed))
             return failure(StatusCode::ALREADY_EXISTS,
                            "BeginShadow: " + existing.label() + " already exists on node " +
@@ -365,6 +472,21 @@ struct NodeMigrations::Impl {
         if (state == v1::BROKEN)
             return restartBroken(existing, requestEpoch);
         return grpc::Status::OK; // the same call again: nothing to do
+    }
+
+    // A fence restored after a restart has lost its target channel and the forwarding: shadowing
+    // cannot resume where it stopped, so only the steps that finish it may follow.
+    grpc::Status refuseRestoredBegin(const Migration& existing) const {
+        const v1::MigrationState state = existing.currentState();
+        if (state != v1::FENCED)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           "BeginShadow: " + existing.label() + " was restored after a restart " +
+                               "and is " + stateName(state) + "; use a new migration id");
+        return failure(StatusCode::FAILED_PRECONDITION,
+                       "BeginShadow: " + existing.label() + " is FENCED on node " +
+                           context.node_id +
+                           " (restored after a restart, without its target channel); it cannot "
+                           "shadow again: abort it (AbortMigration) or cut it over (Cutover)");
     }
 
     grpc::Status beginShadow(const v1::BeginShadowRequest& request,
@@ -407,12 +529,14 @@ struct NodeMigrations::Impl {
 
     // --- Writes ---
 
-    grpc::Status forwardToTarget(Migration& migration, const StoredEntry& entry) {
+    // Sends one stored write to the target. A failure breaks the migration rather than the
+    // write: the write is stored here and this node is still the owner.
+    void forwardToTarget(Migration& migration, const StoredEntry& entry) {
         std::shared_ptr<v1::NodeAgent::Stub> target;
         {
             std::lock_guard lock(migration.mutex);
             if (migration.state == v1::BROKEN || !migration.target)
-                return grpc::Status::OK; // already broken by another write: the copy is stale
+                return; // already broken by another write: only a fresh copy can repair it
             target = migration.target;
         }
         v1::IngestRequest request;
@@ -425,15 +549,14 @@ struct NodeMigrations::Impl {
         call.set_deadline(std::chrono::system_clock::now() + kShadowForwardDeadline);
         addToken(call, context.peer_security.token);
         const grpc::Status sent = target->Ingest(&call, request, &response);
-        if (sent.ok()) {
-            std::lock_guard lock(migration.mutex);
-            ++migration.forwarded_writes;
-            return grpc::Status::OK;
+        if (!sent.ok()) {
+            migration.markBroken("shadow write of key " + formatKey(entry.key) + " to " +
+                                 migration.peer_node + " at " + migration.peer_address +
+                                 " failed: " + describeStatus(sent));
+            return;
         }
-        migration.markBroken("shadow write of key " + formatKey(entry.key) + " to " +
-                             migration.peer_node + " at " + migration.peer_address +
-                             " failed: " + describeStatus(sent));
-        return sent;
+        std::lock_guard lock(migration.mutex);
+        ++migration.forwarded_writes;
     }
 
     // A write that found no migration, while one began for its key before the write was stored:
@@ -445,7 +568,7 @@ struct NodeMigrations::Impl {
         std::shared_lock gate(migration->gate);
         const v1::MigrationState state = migration->currentState();
         if (state == v1::SHADOWING || state == v1::FENCED)
-            (void)forwardToTarget(*migration, stored);
+            forwardToTarget(*migration, stored);
     }
 
     static grpc::Status applyLocal(std::string_view key,
@@ -459,8 +582,23 @@ struct NodeMigrations::Impl {
         return grpc::Status::OK;
     }
 
+    grpc::Status fencedStatus(const Migration& migration) const {
+        const std::string range = formatKeyRange(migration.range);
+        const std::string id = std::to_string(migration.id);
+        if (migration.restored)
+            return failure(StatusCode::UNAVAILABLE,
+                           "range " + range + " is fenced by migration " + id +
+                               " (restored after a restart); waiting for its cutover or abort");
+        return failure(StatusCode::UNAVAILABLE,
+                       "range " + range + " is being cut over (migration " + id + "); retry");
+    }
+
     grpc::Status writeThrough(std::string_view key,
                               const std::function<Result<StoredEntry>()>& applyLocally) {
+        if (!restoreResult.ok())
+            return failure(StatusCode::UNAVAILABLE,
+                           "node " + context.node_id +
+                               " refuses writes: " + restoreResult.message());
         StoredEntry stored;
         std::uint64_t generation = 0;
         const std::shared_ptr<Migration> migration = sourceMigrationFor(key, &generation);
@@ -475,9 +613,7 @@ struct NodeMigrations::Impl {
         std::shared_lock gate(migration->gate);
         const v1::MigrationState state = migration->currentState();
         if (state == v1::FENCED)
-            return failure(StatusCode::UNAVAILABLE, "range " + formatKeyRange(migration->range) +
-                                                        " is being cut over (migration " +
-                                                        std::to_string(migration->id) + "); retry");
+            return fencedStatus(*migration);
         if (state == v1::CUT_OVER || state == v1::ENDED)
             return failure(StatusCode::UNAVAILABLE,
                            "range " + formatKeyRange(migration->range) + " moved to " +
@@ -485,11 +621,8 @@ struct NodeMigrations::Impl {
                                std::to_string(migration->id) + "); refresh the table and retry");
         if (grpc::Status applied = applyLocal(key, applyLocally, &stored); !applied.ok())
             return applied;
-        if (state == v1::SHADOWING) {
-            // The write is stored and stays acknowledged: this node is still the owner, and a
-            // failed forward only breaks the migration.
-            (void)forwardToTarget(*migration, stored);
-        }
+        if (state == v1::SHADOWING)
+            forwardToTarget(*migration, stored);
         return grpc::Status::OK;
     }
 
@@ -525,6 +658,10 @@ struct NodeMigrations::Impl {
                                         : ""));
             target = migration->target;
         }
+        if (!target)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + " has no channel to the target " + migration->peer_node +
+                               " (restored after a restart); cut it over or abort it");
 
         Result<ScanPage> page = context.store->scan(migration->range, cursor, kCopyBatchMaxEntries,
                                                     request.max_bytes(), true);
@@ -689,13 +826,17 @@ struct NodeMigrations::Impl {
         }
         // Setting FENCED first makes new writers leave at once, so this exclusive lock only waits
         // for the writes already past the check.
-        std::unique_lock drained(migration.gate);
-        std::lock_guard lock(migration.mutex);
-        if (migration.state == v1::BROKEN)
-            return failure(StatusCode::FAILED_PRECONDITION,
-                           where +
-                               ": a write in flight could not be forwarded: " + migration.error);
-        return grpc::Status::OK;
+        {
+            std::unique_lock drained(migration.gate);
+            std::lock_guard lock(migration.mutex);
+            if (migration.state == v1::BROKEN)
+                return failure(
+                    StatusCode::FAILED_PRECONDITION,
+                    where + ": a write in flight could not be forwarded: " + migration.error);
+        }
+        // Before the reply: a source killed from here on must come back fenced, or it would
+        // serve the range at the old epoch while the executor commits the move.
+        return rememberFence(migration);
     }
 
     grpc::Status checksumRange(std::uint64_t id, const v1::RangeChecksumRequest& request,
@@ -806,8 +947,11 @@ struct NodeMigrations::Impl {
         std::lock_guard steps(stepMutex);
         const v1::MigrationState state = migration->currentState();
         if (state == v1::CUT_OVER || state == v1::ENDED) {
+            // Done already; an earlier attempt may have failed to clear the fence.
+            if (grpc::Status cleared = forgetFence(*migration, "Cutover"); !cleared.ok())
+                return cleared;
             *reply->mutable_status() = migration->status();
-            return grpc::Status::OK; // done already
+            return grpc::Status::OK;
         }
         // The source must be fenced: only then did the checksums compare the same data, and no
         // write can slip in between the comparison and the new table.
@@ -827,6 +971,10 @@ struct NodeMigrations::Impl {
             migration->state = v1::CUT_OVER;
             migration->target.reset();
         }
+        // Only now: a restart before this point restores the fence, and the table persisted
+        // with the install keeps the node from serving the range after it.
+        if (grpc::Status cleared = forgetFence(*migration, "Cutover"); !cleared.ok())
+            return cleared;
         pruneFinished();
         *reply->mutable_status() = migration->status();
         return grpc::Status::OK;
@@ -849,6 +997,8 @@ struct NodeMigrations::Impl {
             if (grpc::Status ended = finishEnd(*migration); !ended.ok())
                 return ended;
         }
+        if (grpc::Status cleared = forgetFence(*migration, "EndMigration"); !cleared.ok())
+            return cleared;
         pruneFinished();
         *reply->mutable_status() = migration->status();
         return grpc::Status::OK;
@@ -894,6 +1044,8 @@ struct NodeMigrations::Impl {
             if (grpc::Status aborted = finishAbort(*migration, request.reason()); !aborted.ok())
                 return aborted;
         }
+        if (grpc::Status cleared = forgetFence(*migration, "AbortMigration"); !cleared.ok())
+            return cleared;
         pruneFinished();
         *reply->mutable_status() = migration->status();
         return grpc::Status::OK;
@@ -923,7 +1075,8 @@ struct NodeMigrations::Impl {
         return grpc::Status::OK;
     }
 
-    // Keeps the newest kFinishedMigrationsKept finished migrations for statuses().
+    // Keeps the newest kFinishedMigrationsKept finished migrations for statuses(); call with
+    // stepMutex.
     void pruneFinished() {
         std::unique_lock lock(registryMutex);
         std::size_t finished = 0;
@@ -936,7 +1089,8 @@ struct NodeMigrations::Impl {
             bool remove = false;
             {
                 std::lock_guard stateLock((*it)->mutex);
-                remove = (*it)->finishedLocked();
+                // One whose fence could not be cleared stays, so that repeating the step works.
+                remove = (*it)->finishedLocked() && persistedFences.count((*it)->id) == 0;
             }
             if (remove) {
                 it = migrations.erase(it);
@@ -1018,6 +1172,10 @@ bool NodeMigrations::isIncoming(std::string_view key) const {
 
 std::vector<v1::MigrationStatus> NodeMigrations::statuses() const {
     return m_impl->statuses();
+}
+
+Status NodeMigrations::restoreStatus() const {
+    return m_impl->restoreResult;
 }
 
 } // namespace rangepilot::node

@@ -20,11 +20,7 @@
 
 namespace rangepilot::node {
 
-#ifdef PROJECT_VERSION
-inline constexpr const char* kNodeSoftwareVersion = PROJECT_VERSION;
-#else
-inline constexpr const char* kNodeSoftwareVersion = "0.1.0";
-#endif
+inline constexpr const char* kNodeSoftwareVersion = PROJECT_VERSION; // from CMake, for all includers
 
 inline constexpr const char* kDefaultListenAddress = "127.0.0.1:7400";
 inline constexpr std::uint64_t kDefaultCapacityOps = 20000;

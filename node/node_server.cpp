@@ -83,7 +83,8 @@ NodeServer::~NodeServer() {
 Result<std::unique_ptr<NodeServer>> NodeServer::start(const NodeOptions& options) {
     std::unique_ptr<NodeServer> server(new NodeServer(options));
     for (Status (NodeServer::*step)() :
-         {&NodeServer::openStore, &NodeServer::restoreClockFloor, &NodeServer::createService}) {
+         {&NodeServer::loadCredentials, &NodeServer::openStore, &NodeServer::restoreClockFloor,
+          &NodeServer::createService}) {
         if (Status done = (server.get()->*step)(); !done) {
             server->m_stopped = true; // nothing is serving yet: just close
             return Error{done.message()};
@@ -156,6 +157,9 @@ Status NodeServer::createService() {
     m_service = std::make_unique<NodeService>(std::move(config), *m_store, *m_clock, m_peers.get());
     if (Status loaded = m_service->loadPersistedTable(); !loaded)
         return Error{"--data-dir " + m_options.data_dir + ": " + loaded.message()};
+    // A fence that did not survive would let the node serve a range whose move may be committed.
+    if (Status fences = m_service->migrations().restoreStatus(); !fences)
+        return Error{"--data-dir " + m_options.data_dir + ": " + fences.message()};
     return Status::success();
 }
 
@@ -190,8 +194,9 @@ void NodeServer::adoptNewerPeerTable() {
     }
 }
 
-Status NodeServer::startServer() {
-    std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+Status NodeServer::loadCredentials() {
+    // First of all: a typo in a certificate path should not cost a database open.
+    m_credentials = grpc::InsecureServerCredentials();
     if (m_options.tls()) {
         Result<std::string> certificate = readFileText(m_options.tls_cert_file);
         if (!certificate)
@@ -201,14 +206,17 @@ Status NodeServer::startServer() {
             return Error{"--tls-key: " + key.error().message};
         grpc::SslServerCredentialsOptions ssl;
         ssl.pem_key_cert_pairs.push_back({key.value(), certificate.value()});
-        credentials = grpc::SslServerCredentials(ssl);
+        m_credentials = grpc::SslServerCredentials(ssl);
     } else if (!m_options.token.empty()) {
         logLine(m_options.name, "warning: a token without TLS travels in clear text");
     }
+    return Status::success();
+}
 
+Status NodeServer::startServer() {
     grpc::ServerBuilder builder;
     int boundPort = 0;
-    builder.AddListeningPort(m_options.listen, credentials, &boundPort);
+    builder.AddListeningPort(m_options.listen, m_credentials, &boundPort);
     builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
     builder.SetMaxSendMessageSize(kMaxMessageBytes);
     // gRPC binds with SO_REUSEPORT by default: two nodes could then share a port silently.

@@ -52,6 +52,7 @@ public:
 
 private:
     explicit NodeServer(const NodeOptions& options);
+    Status loadCredentials(); // TLS files, read before anything else is opened
     Status openStore();
     Status restoreClockFloor();
     Status createService();
@@ -65,6 +66,7 @@ private:
     std::unique_ptr<HybridClock> m_clock;
     std::unique_ptr<PeerLinks> m_peers;
     std::unique_ptr<NodeService> m_service;
+    std::shared_ptr<grpc::ServerCredentials> m_credentials;
     std::unique_ptr<grpc::Server> m_server;
     std::string m_listenAddress;
     bool m_stopped = false;

@@ -562,6 +562,15 @@ Result<std::optional<std::string>> NodeStore::getMeta(std::string_view name) con
     return std::optional<std::string>(std::move(bytes));
 }
 
+Status NodeStore::deleteMeta(std::string_view name) {
+    rocksdb::WriteOptions write = m_impl->writeOptions();
+    write.sync = true; // a cleared fence must stay cleared after a power loss, like a put
+    const rocksdb::Status status = m_impl->db->Delete(write, m_impl->meta, toSlice(name));
+    if (!status.ok())
+        return storeError("delete meta", name, status);
+    return Status::success();
+}
+
 std::uint64_t NodeStore::estimatedKeys() const {
     std::uint64_t keys = 0;
     if (!m_impl->db->GetIntProperty(m_impl->data, "rocksdb.estimate-num-keys", &keys))

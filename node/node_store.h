@@ -6,14 +6,16 @@
 // Layout: column family "default" maps each user key to an encoded StoredValue (format byte,
 // flags, HLC, writer node id, value bytes); a delete is a tombstone with its own version, so an
 // older copy of the key arriving later (a copied batch, a late shadow write) cannot bring it back.
-// Column family "meta" holds the node's own state (the installed ownership table, the HLC floor).
+// Column family "meta" holds the node's own state (the installed ownership table, the HLC floor,
+// the fences of migrations it is the source of).
 //
 // Invariants: apply() never replaces a stored version with an older or equal one (versions order
 // by hlc, then by node id bytes); the read of the stored version and the write happen under one
 // lock per key stripe, so concurrent writers to a key cannot both win. Acknowledged writes survive
 // a kill -9 of the process (they are in RocksDB's write-ahead log before apply() returns); with
-// sync_writes they also survive a power loss (the log is fsynced per write batch). putMeta() always
-// syncs. Nothing throws: RocksDB errors come back as Errors naming the operation and the key.
+// sync_writes they also survive a power loss (the log is fsynced per write batch). putMeta() and
+// deleteMeta() always sync. Nothing throws: RocksDB errors come back as Errors naming the
+// operation and the key.
 //
 // Cost: get is one RocksDB point lookup; apply is a lookup plus a write; scans and checksums read a
 // consistent snapshot sequentially; sampleKeys reads every key of its range once.
@@ -74,8 +76,8 @@ struct RangeDigest {
 };
 
 struct NodeStoreOptions {
-    bool sync_writes = false;                     // fsync the log on every write batch
-    std::size_t block_cache_bytes = 64ull << 20;  // RocksDB block cache
+    bool sync_writes = false;                    // fsync the log on every write batch
+    std::size_t block_cache_bytes = 64ull << 20; // RocksDB block cache
     bool create_if_missing = true;
 };
 
@@ -116,9 +118,11 @@ public:
     Result<std::vector<std::string>> sampleKeys(const KeyRange& range, std::size_t maxKeys,
                                                 std::uint64_t* keysSeen = nullptr) const;
 
-    // The node's own state in the "meta" column family; putMeta is synced.
+    // The node's own state in the "meta" column family; putMeta and deleteMeta are synced
+    // (deleting a name that is not there succeeds).
     Status putMeta(std::string_view name, std::string_view bytes);
     Result<std::optional<std::string>> getMeta(std::string_view name) const;
+    Status deleteMeta(std::string_view name);
 
     // RocksDB's estimates (cheap): live keys and bytes on disk plus in memtables.
     std::uint64_t estimatedKeys() const;

@@ -71,6 +71,14 @@ Result<std::shared_ptr<grpc::Channel>> makeChannel(const std::string& address,
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
     arguments.SetMaxSendMessageSize(kMaxMessageBytes);
+    // gRPC's default reconnect backoff grows to two minutes: a client of a node that restarted
+    // would wait that long. Nodes restart in seconds, so retry connecting at least every second.
+    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // Each channel its own connections: with gRPC's global subchannel pool a channel made after a
+    // node restarted could inherit the dead connection of an older one and fail its first call.
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
     if (!security.tls_ca_file.empty()) {
         Result<std::string> roots = readFileText(security.tls_ca_file);

@@ -108,6 +108,10 @@ private Q_SLOTS:
     void connectionMapsAForeignLog();
     void connectionOffersRecentTraces();
     void connectionAcceptRechecksTheFile();
+    void connectionChecksTheNodeFields_data();
+    void connectionChecksTheNodeFields();
+    void connectionToNodesThroughTheWidgets();
+    void connectionNodesAcceptRechecksTheFiles();
 
     void mappingGuessesAndPreviews();
     void mappingPreviewUpdatesLive();
@@ -128,6 +132,8 @@ void TestConsoleDialogs::initTestCase() {
     writeFile(path("foreign.log"), kForeignLog);
     writeFile(path("tabs.log"), kTabLog);
     writeFile(path("ours.csv"), kOurTrace);
+    writeFile(path("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+    writeFile(path("token"), "s3cret\n");
     QVERIFY(QDir(m_dir.path()).mkdir(QStringLiteral("folder.csv")));
 }
 
@@ -358,15 +364,18 @@ void TestConsoleDialogs::autoApplyEditsThroughTheWidgets() {
 
 void TestConsoleDialogs::connectionRoundTrips_data() {
     QTest::addColumn<bool>("defaults");
-    QTest::newRow("defaults") << true;
-    QTest::newRow("everything set") << false;
+    QTest::addColumn<int>("kind");
+    QTest::newRow("defaults") << true << static_cast<int>(ConnectorKind::Simulated);
+    QTest::newRow("everything set, trace") << false << static_cast<int>(ConnectorKind::TraceReplay);
+    QTest::newRow("everything set, nodes") << false << static_cast<int>(ConnectorKind::NodeCluster);
 }
 
 void TestConsoleDialogs::connectionRoundTrips() {
     QFETCH(bool, defaults);
+    QFETCH(int, kind);
     ConnectionSettings settings;
+    settings.kind = static_cast<ConnectorKind>(kind);
     if (!defaults) {
-        settings.kind = ConnectorKind::TraceReplay;
         settings.simulated.scenario = Scenario::RandomJumps;
         settings.simulated.hours = 36.5;
         settings.simulated.rate_eps = 2500;
@@ -383,10 +392,19 @@ void TestConsoleDialogs::connectionRoundTrips() {
         settings.trace.delimiter = u';';
         settings.trace.hosts = 5;
         settings.trace.speed = 250;
+        settings.nodes.endpoints = {QStringLiteral("127.0.0.1:7401"), QStringLiteral("[::1]:7402")};
+        settings.nodes.store_path = path("ownership.json");
+        settings.nodes.tls_ca = path("ca.pem");
+        settings.nodes.tls_server_name = QStringLiteral("nodes.test"); // not shown, but kept
+        settings.nodes.token_file = path("token");
+        settings.nodes.cells = 1024; // not shown, but kept
+        settings.nodes.copy_mb_per_s = 12.5;
     }
     ConnectionDialog dialog(settings, {});
+    QCOMPARE(dialog.findChild<QStackedWidget*>()->currentIndex(), kind);
     QCOMPARE(dialog.settings().simulated, settings.simulated);
     QCOMPARE(dialog.settings().trace, settings.trace);
+    QCOMPARE(dialog.settings().nodes, settings.nodes);
     QCOMPARE(dialog.settings(), settings);
     QVERIFY2(okButton(dialog)->isEnabled(), qPrintable(dialog.problem()));
 }
@@ -548,6 +566,140 @@ void TestConsoleDialogs::connectionAcceptRechecksTheFile() {
     child<QLineEdit>(dialog, "tracePathEdit")->setText(file);
     QTest::mouseClick(okButton(dialog), Qt::LeftButton);
     QCOMPARE(dialog.result(), int(QDialog::Accepted));
+}
+
+void TestConsoleDialogs::connectionChecksTheNodeFields_data() {
+    QTest::addColumn<QString>("endpoints");
+    QTest::addColumn<QString>("store");
+    QTest::addColumn<QString>("ca");
+    QTest::addColumn<QString>("token");
+    QTest::addColumn<QString>("problem"); // a part of it; empty: OK is enabled
+    const QString nodes = QStringLiteral("127.0.0.1:7401, 127.0.0.1:7402");
+    const QString store = path("ownership.json"); // need not exist: a fresh store
+    const QString ca = path("ca.pem");
+    const QString token = path("token");
+    QTest::newRow("all good") << nodes << store << ca << token << QString();
+    QTest::newRow("plaintext, no token") << nodes << store << QString() << QString() << QString();
+    QTest::newRow("no endpoints") << QStringLiteral(" , ") << store << ca << token
+                                  << QStringLiteral("Enter the nodes' addresses");
+    QTest::newRow("no port") << QStringLiteral("127.0.0.1:7401, localhost") << store << ca << token
+                             << QStringLiteral("Nodes: 'localhost' is not host:port");
+    QTest::newRow("port out of range")
+        << QStringLiteral("127.0.0.1:70000") << store << ca << token
+        << QStringLiteral("'127.0.0.1:70000': port 70000 is out of range (1 to 65535)");
+    QTest::newRow("port not a number") << QStringLiteral("h:x") << store << ca << token
+                                       << QStringLiteral("the port 'x' is not a number");
+    QTest::newRow("no store") << nodes << QStringLiteral("  ") << ca << token
+                              << QStringLiteral("Choose the ownership store file");
+    QTest::newRow("store is a folder")
+        << nodes << path("folder.csv") << ca << token << QStringLiteral("Ownership store: ");
+    QTest::newRow("missing CA") << nodes << store << path("missing.pem") << token
+                                << QStringLiteral("TLS CA file: No such file");
+    QTest::newRow("CA is a folder")
+        << nodes << store << path("folder.csv") << token << QStringLiteral("TLS CA file: ");
+    QTest::newRow("missing token") << nodes << store << ca << path("missing-token")
+                                   << QStringLiteral("Token file: No such file");
+}
+
+void TestConsoleDialogs::connectionChecksTheNodeFields() {
+    QFETCH(QString, endpoints);
+    QFETCH(QString, store);
+    QFETCH(QString, ca);
+    QFETCH(QString, token);
+    QFETCH(QString, problem);
+    ConnectionSettings settings;
+    settings.kind = ConnectorKind::NodeCluster;
+    ConnectionDialog dialog(settings, {});
+    dialog.show();
+    child<QLineEdit>(dialog, "endpointsEdit")->setText(endpoints);
+    child<QLineEdit>(dialog, "storePathEdit")->setText(store);
+    child<QLineEdit>(dialog, "tlsCaEdit")->setText(ca);
+    child<QLineEdit>(dialog, "tokenFileEdit")->setText(token);
+    auto* error = child<QLabel>(dialog, "errorLabel");
+    if (problem.isEmpty()) {
+        QVERIFY2(okButton(dialog)->isEnabled(), qPrintable(dialog.problem()));
+        QVERIFY(error->isHidden());
+        return;
+    }
+    QVERIFY(!okButton(dialog)->isEnabled());
+    QVERIFY2(dialog.problem().contains(problem), qPrintable(dialog.problem()));
+    QVERIFY(!error->isHidden());
+    QCOMPARE(error->text(), dialog.problem());
+}
+
+void TestConsoleDialogs::connectionToNodesThroughTheWidgets() {
+    ConnectionDialog dialog(ConnectionSettings{}, {});
+    dialog.show();
+    QVERIFY(okButton(dialog)->isEnabled());
+    QTest::mouseClick(child<QRadioButton>(dialog, "nodesRadio"), Qt::LeftButton);
+    QCOMPARE(dialog.findChild<QStackedWidget*>()->currentIndex(), 2);
+    QCOMPARE(dialog.settings().kind, ConnectorKind::NodeCluster);
+    // No addresses yet: the default store path alone does not make a connection.
+    QVERIFY(!okButton(dialog)->isEnabled());
+    QVERIFY2(dialog.problem().contains(QStringLiteral("addresses")), qPrintable(dialog.problem()));
+    QVERIFY(child<QLineEdit>(dialog, "storePathEdit")
+                ->text()
+                .endsWith(QStringLiteral("/ownership.json")));
+
+    auto* endpoints = child<QLineEdit>(dialog, "endpointsEdit");
+    QTest::keyClicks(endpoints, QStringLiteral("10.0.0.1:7401,10.0.0.2"));
+    QVERIFY(!okButton(dialog)->isEnabled());
+    QVERIFY2(dialog.problem().contains(QStringLiteral("'10.0.0.2' is not host:port")),
+             qPrintable(dialog.problem()));
+    QTest::keyClicks(endpoints, QStringLiteral(":7401"));
+    QVERIFY2(okButton(dialog)->isEnabled(), qPrintable(dialog.problem()));
+    QTest::keyClicks(child<QLineEdit>(dialog, "tokenFileEdit"), path("token"));
+    QVERIFY2(okButton(dialog)->isEnabled(), qPrintable(dialog.problem()));
+
+    auto* rate = child<QDoubleSpinBox>(dialog, "copyRateSpin");
+    QCOMPARE(rate->value(), 50.0);
+    rate->setValue(0);
+    QCOMPARE(rate->text(), QStringLiteral("Unlimited"));
+
+    const ConnectionSettings chosen = dialog.settings();
+    QCOMPARE(chosen.kind, ConnectorKind::NodeCluster);
+    QCOMPARE(chosen.nodes.endpoints,
+             (QStringList{QStringLiteral("10.0.0.1:7401"), QStringLiteral("10.0.0.2:7401")}));
+    QCOMPARE(chosen.nodes.token_file, path("token"));
+    QVERIFY(chosen.nodes.tls_ca.isEmpty());
+    QCOMPARE(chosen.nodes.copy_mb_per_s, kUnlimitedCopyRate);
+    // The other pages keep what they had.
+    QCOMPARE(chosen.simulated, SimulatedSettings{});
+    QCOMPARE(chosen.trace, TraceSettings{});
+
+    // Back to the simulation: the node fields do not block it.
+    endpoints->setText(QStringLiteral("nonsense"));
+    QVERIFY(!okButton(dialog)->isEnabled());
+    QTest::mouseClick(child<QRadioButton>(dialog, "simulatedRadio"), Qt::LeftButton);
+    QCOMPARE(dialog.findChild<QStackedWidget*>()->currentIndex(), 0);
+    QVERIFY(okButton(dialog)->isEnabled());
+}
+
+void TestConsoleDialogs::connectionNodesAcceptRechecksTheFiles() {
+    const QString token = path("vanishing-token");
+    writeFile(token, "abc\n");
+    ConnectionSettings settings;
+    settings.kind = ConnectorKind::NodeCluster;
+    settings.nodes.endpoints = {QStringLiteral("127.0.0.1:7401")};
+    settings.nodes.store_path = path("ownership.json");
+    settings.nodes.token_file = token;
+    ConnectionDialog dialog(settings, {});
+    dialog.show();
+    QVERIFY2(okButton(dialog)->isEnabled(), qPrintable(dialog.problem()));
+    QVERIFY(QFile::remove(token));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QVERIFY(dialog.isVisible());
+    QVERIFY(dialog.result() != QDialog::Accepted);
+    QVERIFY2(dialog.problem().contains(QStringLiteral("Token file: No such file")),
+             qPrintable(dialog.problem()));
+    QVERIFY(!okButton(dialog)->isEnabled());
+    // The file is back; the operator picks it again.
+    writeFile(token, "abc\n");
+    child<QLineEdit>(dialog, "tokenFileEdit")->clear();
+    child<QLineEdit>(dialog, "tokenFileEdit")->setText(token);
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    QCOMPARE(dialog.settings().nodes.token_file, token);
 }
 
 // --- ColumnMappingDialog -------------------------------------------------------------------------
@@ -725,6 +877,19 @@ void TestConsoleDialogs::screenshots() {
     replay.trace.time_unit = TimeUnit::Seconds;
     ConnectionDialog trace(replay, {path("foreign.log"), path("ours.csv")});
     save(trace, "connection_trace.png");
+
+    ConnectionSettings nodes;
+    nodes.kind = ConnectorKind::NodeCluster;
+    nodes.nodes.endpoints = {QStringLiteral("10.0.0.1:7401"), QStringLiteral("10.0.0.2:7401"),
+                             QStringLiteral("10.0.0.3:7401")};
+    nodes.nodes.store_path = QStringLiteral("/var/lib/rangepilot/ownership.json");
+    nodes.nodes.tls_ca = path("ca.pem");
+    nodes.nodes.token_file = path("token");
+    ConnectionDialog nodesDialog(nodes, {});
+    save(nodesDialog, "connection_nodes.png");
+    nodes.nodes.endpoints.append(QStringLiteral("10.0.0.4"));
+    ConnectionDialog badNode(nodes, {});
+    save(badNode, "connection_nodes_refused.png");
 
     ConnectionSettings missing;
     missing.kind = ConnectorKind::TraceReplay;

@@ -36,6 +36,14 @@ ConsoleSettings everyFieldSet() {
     connection.trace.delimiter = u'\t';
     connection.trace.hosts = 3;
     connection.trace.speed = 250;
+    connection.nodes.endpoints = {QStringLiteral("10.0.0.1:7401"), QStringLiteral("[::1]:7402"),
+                                  QStringLiteral("node-3.example:7403")};
+    connection.nodes.store_path = QStringLiteral("/var/lib/rangepilot/own ership.json");
+    connection.nodes.tls_ca = QStringLiteral("/etc/rangepilot/ca.pem");
+    connection.nodes.tls_server_name = QStringLiteral("nodes.example");
+    connection.nodes.token_file = QStringLiteral("/etc/rangepilot/token");
+    connection.nodes.cells = 4096;
+    connection.nodes.copy_mb_per_s = 12.5;
     settings.auto_apply.enabled = true;
     settings.auto_apply.max_concurrent_moves = 5;
     settings.auto_apply.max_bytes_per_hour = 7.5e8;
@@ -70,6 +78,11 @@ private Q_SLOTS:
     void recentTracesMoveToFrontAndTrim();
     void recentTracesDedupeByCanonicalPath();
     void loadingCleansRecentTraces();
+    void nodeSettingsRoundTrip_data();
+    void nodeSettingsRoundTrip();
+    void endpointsAreChecked_data();
+    void endpointsAreChecked();
+    void endpointListsParse();
     void delimiterNamesRoundTrip();
     void traceReadOptionsForOurFormat();
     void traceReadOptionsForAForeignLog();
@@ -91,6 +104,14 @@ void TestConsoleSettings::defaultsForAnEmptyStore() {
     QCOMPARE(settings.connection.simulated.speed, 60.0);
     QVERIFY(!settings.connection.trace.foreign);
     QCOMPARE(settings.connection.trace.delimiter, QChar(u','));
+    QVERIFY(settings.connection.nodes.endpoints.isEmpty());
+    QVERIFY(settings.connection.nodes.store_path.endsWith(QStringLiteral("/ownership.json")));
+    QCOMPARE(QFileInfo(settings.connection.nodes.store_path).absolutePath(),
+             QFileInfo(settings.audit_log_path).absolutePath());
+    QVERIFY(settings.connection.nodes.tls_ca.isEmpty());
+    QVERIFY(settings.connection.nodes.token_file.isEmpty());
+    QCOMPARE(settings.connection.nodes.cells, 256);
+    QCOMPARE(settings.connection.nodes.copy_mb_per_s, 50.0);
     QVERIFY(!settings.auto_apply.enabled);
     QCOMPARE(settings.auto_apply, AutoApplyGuardrails{});
     QVERIFY(!settings.maintenance_window.has_value());
@@ -125,6 +146,8 @@ void TestConsoleSettings::roundTripsEveryField() {
         QVERIFY2(loaded.warnings.isEmpty(), qPrintable(loaded.warnings.join(u'\n')));
         QCOMPARE(loaded.settings.connection.simulated, saved.connection.simulated);
         QCOMPARE(loaded.settings.connection.trace, saved.connection.trace);
+        QCOMPARE(loaded.settings.connection.nodes.endpoints, saved.connection.nodes.endpoints);
+        QCOMPARE(loaded.settings.connection.nodes, saved.connection.nodes);
         QCOMPARE(loaded.settings.auto_apply, saved.auto_apply);
         QCOMPARE(loaded.settings.maintenance_window, saved.maintenance_window);
         QCOMPARE(loaded.settings.recent_traces, saved.recent_traces);
@@ -147,7 +170,9 @@ void TestConsoleSettings::storesReadableText() {
     for (const char* line :
          {"kind=trace-replay", "scenario=flash-crowd", "timeUnit=s", "delimiter=tab",
           "maintenanceWindow=02:00-05:30", "quietHours=22:00-06:00", "seed=18446744073709551615",
-          "maxConcurrentMoves=5", "warningThreshold=0.9"})
+          "maxConcurrentMoves=5", "warningThreshold=0.9",
+          "nodes\\endpoints=10.0.0.1:7401, [::1]:7402, node-3.example:7403",
+          "nodes\\copyMbPerS=12.5", "nodes\\tokenFile=/etc/rangepilot/token"})
         QVERIFY2(text.contains(QString::fromLatin1(line)), line);
 }
 
@@ -183,8 +208,33 @@ void TestConsoleSettings::invalidValueFallsBackWithWarning_data() {
         message("schedule/maintenanceWindow: '03:00-03:00' is not a daily UTC window like "
                 "02:00-05:00 (or empty for none); using none"));
     row("connection/kind", text("grpc"),
-        message("connection/kind: 'grpc' is not a connector (simulated, trace-replay); "
+        message("connection/kind: 'grpc' is not a connector (simulated, trace-replay, nodes); "
                 "using simulated"));
+    row("connection/nodes/endpoints", text("127.0.0.1"),
+        message("connection/nodes/endpoints: '127.0.0.1' is not a list of node addresses "
+                "(host:port, port from 1 to 65535); using none"));
+    row("connection/nodes/endpoints", text("a:7401,b:70000"),
+        message("connection/nodes/endpoints: 'a:7401,b:70000' is not a list of node addresses "
+                "(host:port, port from 1 to 65535); using none"));
+    row("connection/nodes/endpoints",
+        QVariant(QStringList{QStringLiteral("a:1"), QStringLiteral("b:x")}),
+        message("connection/nodes/endpoints: 'a:1, b:x' is not a list of node addresses "
+                "(host:port, port from 1 to 65535); using none"));
+    row("connection/nodes/storePath", text(" "),
+        QStringLiteral("connection/nodes/storePath: ' ' is not a file path; using '%1'")
+            .arg(defaultOwnershipStorePath()));
+    row("connection/nodes/cells", text("0"),
+        message("connection/nodes/cells: 0 is not a number of key cells from 1 to 65536; "
+                "using 256"));
+    row("connection/nodes/cells", text("many"),
+        message("connection/nodes/cells: 'many' is not a number of key cells from 1 to 65536; "
+                "using 256"));
+    row("connection/nodes/copyMbPerS", text("-5"),
+        message("connection/nodes/copyMbPerS: -5 is not a copy rate in MB/s from 0 (unlimited) "
+                "to 100000; using 50"));
+    row("connection/nodes/copyMbPerS", text("fast"),
+        message("connection/nodes/copyMbPerS: 'fast' is not a copy rate in MB/s from 0 "
+                "(unlimited) to 100000; using 50"));
     row("connection/simulated/scenario", text("hotspot"),
         message("connection/simulated/scenario: 'hotspot' is not a scenario (uniform, diurnal, "
                 "hotspot-drift, growth, flash-crowd, random-jumps); using hotspot-drift"));
@@ -280,6 +330,9 @@ void TestConsoleSettings::handEditedValuesLoad() {
                "trace\\columns=ts=3, key=1\n"
                "trace\\delimiter=\\t\n"
                "trace\\timeUnit=ns\n"
+               "nodes\\endpoints=127.0.0.1:7401, 127.0.0.1:7402 ,[::1]:7403\n"
+               "nodes\\tlsCa=  /etc/ca.pem  \n"
+               "nodes\\copyMbPerS=0\n"
                "[autoApply]\n"
                "quietHours=none\n"
                "maxConcurrentMoves=4\n"
@@ -299,6 +352,11 @@ void TestConsoleSettings::handEditedValuesLoad() {
     QCOMPARE(settings.connection.trace.columns, QStringLiteral("ts=3,key=1"));
     QCOMPARE(settings.connection.trace.delimiter, QChar(u'\t'));
     QCOMPARE(settings.connection.trace.time_unit, TimeUnit::Nanoseconds);
+    QCOMPARE(settings.connection.nodes.endpoints,
+             (QStringList{QStringLiteral("127.0.0.1:7401"), QStringLiteral("127.0.0.1:7402"),
+                          QStringLiteral("[::1]:7403")}));
+    QCOMPARE(settings.connection.nodes.tls_ca, QStringLiteral("/etc/ca.pem"));
+    QCOMPARE(settings.connection.nodes.copy_mb_per_s, kUnlimitedCopyRate);
     QVERIFY(!settings.auto_apply.quiet_hours.has_value());
     QCOMPARE(settings.auto_apply.max_concurrent_moves, std::size_t{4});
     QCOMPARE(settings.maintenance_window, (std::optional<DailyWindow>(DailyWindow{1410, 60})));
@@ -365,6 +423,88 @@ void TestConsoleSettings::loadingCleansRecentTraces() {
     QCOMPARE(loaded.settings.recent_traces.back(), QStringLiteral("/t/7.csv"));
     QStringList unique = loaded.settings.recent_traces;
     QCOMPARE(unique.removeDuplicates(), 0);
+}
+
+void TestConsoleSettings::nodeSettingsRoundTrip_data() {
+    QTest::addColumn<QStringList>("endpoints");
+    // None, one (stored as plain text) and several (stored as a list): each reads back as saved.
+    QTest::newRow("none") << QStringList();
+    QTest::newRow("one") << QStringList{QStringLiteral("127.0.0.1:7401")};
+    QTest::newRow("three") << QStringList{QStringLiteral("127.0.0.1:7401"),
+                                          QStringLiteral("127.0.0.1:7402"),
+                                          QStringLiteral("[::1]:7403")};
+}
+
+void TestConsoleSettings::nodeSettingsRoundTrip() {
+    QFETCH(QStringList, endpoints);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    ConsoleSettings saved;
+    saved.connection.kind = ConnectorKind::NodeCluster;
+    saved.connection.nodes.endpoints = endpoints;
+    saved.connection.nodes.copy_mb_per_s = kUnlimitedCopyRate;
+    {
+        QSettings store(iniPath(dir, "nodes.ini"), QSettings::IniFormat);
+        saveConsoleSettings(store, saved);
+    }
+    QFile file(iniPath(dir, "nodes.ini"));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QVERIFY(QString::fromUtf8(file.readAll()).contains(QStringLiteral("kind=nodes")));
+    QSettings store(iniPath(dir, "nodes.ini"), QSettings::IniFormat);
+    const LoadedSettings loaded = loadConsoleSettings(store);
+    QVERIFY2(loaded.warnings.isEmpty(), qPrintable(loaded.warnings.join(u'\n')));
+    QCOMPARE(loaded.settings.connection.kind, ConnectorKind::NodeCluster);
+    QCOMPARE(loaded.settings.connection.nodes.endpoints, endpoints);
+    QCOMPARE(loaded.settings, saved);
+}
+
+void TestConsoleSettings::endpointsAreChecked_data() {
+    QTest::addColumn<QString>("endpoint");
+    QTest::addColumn<QString>("problem"); // a part of the problem; empty: accepted
+    QTest::newRow("ipv4") << QStringLiteral("127.0.0.1:7401") << QString();
+    QTest::newRow("name") << QStringLiteral("node-1.example:1") << QString();
+    QTest::newRow("ipv6") << QStringLiteral("[::1]:65535") << QString();
+    QTest::newRow("blanks around") << QStringLiteral("  localhost:80 ") << QString();
+    QTest::newRow("no port") << QStringLiteral("localhost") << QStringLiteral("is not host:port");
+    QTest::newRow("empty host") << QStringLiteral(":7401") << QStringLiteral("is not host:port");
+    QTest::newRow("empty") << QString() << QStringLiteral("is not host:port");
+    QTest::newRow("blank in host")
+        << QStringLiteral("my host:7401") << QStringLiteral("is not host:port");
+    QTest::newRow("bare ipv6") << QStringLiteral("::1:7401") << QStringLiteral("brackets");
+    QTest::newRow("open bracket") << QStringLiteral("[::1:7401") << QStringLiteral("host:port");
+    QTest::newRow("port 0") << QStringLiteral("h:0") << QStringLiteral("port 0 is out of range");
+    QTest::newRow("port 65536") << QStringLiteral("h:65536")
+                                << QStringLiteral("port 65536 is out of range (1 to 65535)");
+    QTest::newRow("huge port") << QStringLiteral("h:99999999999999999999")
+                               << QStringLiteral("out of range");
+    QTest::newRow("empty port") << QStringLiteral("h:") << QStringLiteral("is not a number");
+    QTest::newRow("signed port") << QStringLiteral("h:+80") << QStringLiteral("is not a number");
+    QTest::newRow("named port") << QStringLiteral("h:http")
+                                << QStringLiteral("the port 'http' is not a number");
+}
+
+void TestConsoleSettings::endpointsAreChecked() {
+    QFETCH(QString, endpoint);
+    QFETCH(QString, problem);
+    const QString found = endpointProblem(endpoint);
+    if (problem.isEmpty()) {
+        QVERIFY2(found.isEmpty(), qPrintable(found));
+        return;
+    }
+    QVERIFY2(found.contains(problem), qPrintable(found));
+    QVERIFY2(found.contains(endpoint.trimmed()), qPrintable(found));
+}
+
+void TestConsoleSettings::endpointListsParse() {
+    const Result<QStringList> list = parseEndpointList(QStringLiteral(" a:1, b:2 ,,[::1]:3, "));
+    QVERIFY(list.ok());
+    QCOMPARE(*list, (QStringList{QStringLiteral("a:1"), QStringLiteral("b:2"),
+                                 QStringLiteral("[::1]:3")}));
+    QVERIFY(parseEndpointList(QString())->isEmpty());
+    const Result<QStringList> bad = parseEndpointList(QStringLiteral("a:1,b:0,c"));
+    QVERIFY(!bad.ok());
+    QCOMPARE(QString::fromStdString(bad.error().message),
+             QStringLiteral("'b:0': port 0 is out of range (1 to 65535)"));
 }
 
 void TestConsoleSettings::delimiterNamesRoundTrip() {

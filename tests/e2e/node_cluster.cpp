@@ -10,7 +10,9 @@
 #include <QTest>
 
 #include <arpa/inet.h>
+#include <csignal>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +22,19 @@ namespace {
 
 constexpr int kStartAttempts = 4;
 constexpr int kReadPollMs = 100;
+
+// Makes the child get SIGKILL when the test process dies (a crash, an abort, a CI timeout), so no
+// node outlives its test holding a port and a data directory. Runs in the child between fork and
+// exec: only async-signal-safe calls. The death signal follows the thread that forked, which is
+// the test's main thread here, and survives the exec. If the test died before the prctl, the
+// child's parent has already changed: it leaves at once.
+void dieWithTestProcess(QProcess& process) {
+    const pid_t testProcess = ::getpid();
+    process.setChildProcessModifier([testProcess] {
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != testProcess)
+            ::_exit(127);
+    });
+}
 
 // An open socket bound to 127.0.0.1:0; -1 on failure. Closed by the caller.
 int bindLoopbackSocket(quint16* port) {
@@ -188,6 +203,7 @@ NodeProcess::LaunchResult NodeProcess::launch(quint16 port) {
                                         QStringLiteral("--data-dir"), m_dataDir} +
                             m_extraArguments);
     m_process->setStandardErrorFile(logPath(), QIODevice::Append);
+    dieWithTestProcess(*m_process);
     m_process->start();
     if (!m_process->waitForStarted(10000)) {
         m_error = m_name + QStringLiteral(": cannot start ") + m_binary + QStringLiteral(": ") +
@@ -433,6 +449,13 @@ int NodeCluster::indexOf(const std::string& nodeId) const {
             return static_cast<int>(i);
     }
     return -1;
+}
+
+QString NodeCluster::addressList() const {
+    QStringList items;
+    for (const auto& node : m_nodes)
+        items << node->name() + QLatin1Char('=') + node->address();
+    return items.join(QLatin1Char(','));
 }
 
 ChannelSecurity NodeCluster::security() const {

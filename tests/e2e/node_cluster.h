@@ -5,10 +5,11 @@
 // such nodes that know each other as peers, share an optional token and TLS certificate, and start
 // with one ownership table installed on every node.
 //
-// Ports: a free port is found by binding port 0 on 127.0.0.1 and closing the socket; another
-// process may take it before the node binds, so a node that then fails to bind is started again on
-// a new port (a cluster restarts every node, since their --peers lists name the ports). A restart
-// reuses the node's port, which its peers know.
+// Ports: a lone node is started with --listen 127.0.0.1:0 and its port read from its "listening
+// on" line (no race). A cluster must know every port before the first node starts (the --peers
+// lists name them), so it binds port 0 on 127.0.0.1 once per node, notes the ports and closes the
+// sockets; another process may take one before its node binds, so when a node then fails to bind
+// every node is started again on new ports. A restart reuses the node's port, which peers know.
 //
 // Logs: a node's stderr goes to "<data dir>.stderr.log" (a file, not a pipe, so a chatty node
 // never blocks on a full pipe while a test makes blocking gRPC calls) and accumulates across
@@ -159,6 +160,9 @@ public:
     NodeProcess& node(int index) { return *m_nodes.at(static_cast<std::size_t>(index)); }
     // -1 when no node has this id.
     int indexOf(const std::string& nodeId) const;
+    // "n1=127.0.0.1:7401,n2=127.0.0.1:7402,..." for the command lines of tools that talk to the
+    // whole cluster (the same form as --peers).
+    QString addressList() const;
     QString directory() const { return m_directory.path(); }
     const NodeClusterOptions& options() const { return m_options; }
     const std::optional<TlsFiles>& tlsFiles() const { return m_tls; }

@@ -555,6 +555,9 @@ void TestNodeAgent::nodeInfoShowsPeers() {
     QCOMPARE(first.address(), cluster.node(0).address().toStdString());
     QCOMPARE(first.peers(0).node_id(), std::string("n2"));
     QCOMPARE(first.peers(0).address(), cluster.node(1).address().toStdString());
+    QCOMPARE(
+        cluster.addressList(),
+        QStringLiteral("n1=%1,n2=%2").arg(cluster.node(0).address(), cluster.node(1).address()));
     QVERIFY(first.peers(0).last_error().empty());
     QVERIFY(first.peers(0).measured_unix_ms() >= first.started_unix_ms());
     QCOMPARE(second.peers(0).node_id(), std::string("n1"));
@@ -695,6 +698,26 @@ void TestNodeAgent::startupErrors() {
          QStringLiteral("127.0.0.1:0"), QStringLiteral("--data-dir"), cluster.node(0).dataDir()});
     QCOMPARE(locked.exitCode, 1);
     QVERIFY2(locked.standardError.contains("locked"), locked.standardError.constData());
+
+    // A port another node listens on: exit code 1, and the harness's retry depends on the words.
+    ProcessOutcome taken = runToCompletion(QStringLiteral(RANGEPILOT_NODE_BINARY),
+                                           {QStringLiteral("--name"), QStringLiteral("other"),
+                                            QStringLiteral("--listen"), cluster.node(0).address(),
+                                            QStringLiteral("--data-dir"),
+                                            cluster.directory() + QStringLiteral("/other")});
+    QCOMPARE(taken.exitCode, 1);
+    QVERIFY2(taken.standardError.contains("cannot listen on"), taken.standardError.constData());
+
+    // An unreadable certificate: exit code 1 naming the flag.
+    ProcessOutcome noCertificate = runToCompletion(
+        QStringLiteral(RANGEPILOT_NODE_BINARY),
+        {QStringLiteral("--name"), QStringLiteral("other"), QStringLiteral("--data-dir"),
+         cluster.directory() + QStringLiteral("/other"), QStringLiteral("--tls-cert"),
+         cluster.directory() + QStringLiteral("/missing.pem"), QStringLiteral("--tls-key"),
+         cluster.directory() + QStringLiteral("/missing.key")});
+    QCOMPARE(noCertificate.exitCode, 1);
+    QVERIFY2(noCertificate.standardError.contains("--tls-cert"),
+             noCertificate.standardError.constData());
 
     // The help names the flags.
     ProcessOutcome help =

@@ -1,16 +1,23 @@
 // The node's side of shadowed migrations, driven step by step over gRPC against real
 // rangepilot-node processes, as the console's migration executor will drive them: a full move by
 // hand, an abort mid-copy, a target killed mid-copy, a broken source beginning again, versions
-// that a copy must not overwrite, and the refusals (overlap, bad parameters, wrong token).
+// that a copy must not overwrite, and the refusals (overlap, bad parameters, wrong token). A fenced
+// source killed with -9 comes back fenced until a cutover or an abort clears the fence; the
+// encoding of the persisted fences is checked here too (the header defines it inline, since this
+// test does not link the node library).
 
+#include "../../node/node_migrations.h"
 #include "key.h"
 #include "node_cluster.h"
 #include "proto_convert.h"
 
 #include <QtTest>
 
+#include <atomic>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace rangepilot;
@@ -56,6 +63,68 @@ bool mentions(const grpc::Status& status, const std::string& text) {
     return status.error_message().find(text) != std::string::npos;
 }
 
+// A client that keeps writing its own keys to the source until told to stop, and remembers the
+// last value each key was acknowledged with. Runs on its own thread with its own channel.
+struct Writer {
+    std::string address;
+    ChannelSecurity security;
+    std::uint64_t epoch = 0;
+    int first = 0; // keys testKey(first) .. testKey(first + kWriterKeys - 1)
+    std::map<std::string, std::string> acknowledged;
+    std::string unexpected; // the first failure other than UNAVAILABLE (the fence)
+
+    static constexpr int kWriterKeys = 20;
+
+    void run(const std::atomic<bool>& stop, std::atomic<int>& writes, std::atomic<int>& refusals) {
+        Result<std::shared_ptr<grpc::Channel>> channel = makeChannel(address, security);
+        if (!channel) {
+            unexpected = channel.error().message;
+            return;
+        }
+        const std::unique_ptr<v1::NodeAgent::Stub> stub = v1::NodeAgent::NewStub(channel.value());
+        for (int round = 0; !stop.load(); ++round) {
+            v1::PutRequest request;
+            request.set_epoch(epoch);
+            request.set_key(testKey(first + round % kWriterKeys));
+            request.set_value(valueFor(first + round % kWriterKeys, round));
+            v1::PutResponse reply;
+            grpc::ClientContext context;
+            context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+            addToken(context, security.token);
+            const grpc::Status status = stub->Put(&context, request, &reply);
+            if (status.ok()) {
+                acknowledged[request.key()] = request.value();
+                writes.fetch_add(1);
+            } else if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+                refusals.fetch_add(1);
+            } else if (unexpected.empty()) {
+                unexpected = describeStatus(status);
+            }
+        }
+    }
+};
+
+// Writer threads, stopped and joined however the test leaves.
+struct WriterThreads {
+    std::vector<Writer> writers;
+    std::atomic<bool> stop{false};
+    std::atomic<int> writes{0};
+    std::atomic<int> refusals{0};
+    std::vector<std::thread> threads;
+
+    void start() {
+        for (Writer& writer : writers)
+            threads.emplace_back([this, &writer] { writer.run(stop, writes, refusals); });
+    }
+    void join() {
+        stop = true;
+        for (std::thread& thread : threads)
+            thread.join();
+        threads.clear();
+    }
+    ~WriterThreads() { join(); }
+};
+
 } // namespace
 
 // Fails the test with the status's code and message when it is not the expected code. The
@@ -100,6 +169,14 @@ private:
     bool writeKeys(NodeCluster& cluster, int count, int generation);
     // Begins migration `id` on the target, then on the source.
     bool beginBoth(NodeCluster& cluster, std::uint64_t id, const Move& move);
+    // Installs a table where the source also owns every other shard, so that it has keys outside
+    // the moving range ("zz..." keys) to take writes for.
+    bool sourceOwnsTheRest(NodeCluster& cluster, const Move& move);
+    // Begins migration `id`, copies everything and fences the source; the checksums agree.
+    bool copyAndFence(NodeCluster& cluster, std::uint64_t id, const Move& move,
+                      std::uint64_t* checksum = nullptr);
+    // kill -9 of the source, then a start from the same data directory.
+    bool killAndRestartSource(NodeCluster& cluster, const Move& move);
 
 private Q_SLOTS:
     void initTestCase();
@@ -108,11 +185,21 @@ private Q_SLOTS:
     void targetKilledMidCopy();
     void brokenSourceBeginsAgain();
     void copyKeepsNewerVersionsOnTheTarget();
+    void concurrentWritesDuringCopyAndFence();
     void overlappingMigrationRefused();
     void beginShadowValidation_data();
     void beginShadowValidation();
     void stepsNeedTheToken();
     void unknownMigrationIsNotFound();
+
+    void fenceEncodingRoundTrips();
+    void fenceEncodingIsStable();
+    void fenceDecodingNamesTheDefect_data();
+    void fenceDecodingNamesTheDefect();
+    void everyTruncatedFenceValueIsRefused();
+    void fenceSurvivesAKilledSourceUntilCutover();
+    void abortClearsARestoredFence();
+    void liveCutoverAndAbortClearTheirFences();
 };
 
 // --- Helpers ------------------------------------------------------------------------------------
@@ -167,6 +254,61 @@ bool TestNodeMigrationSteps::beginBoth(NodeCluster& cluster, std::uint64_t id, c
                      describeStatus(status).c_str());
             return false;
         }
+    }
+    return true;
+}
+
+bool TestNodeMigrationSteps::sourceOwnsTheRest(NodeCluster& cluster, const Move& move) {
+    const std::string source = cluster.node(move.source).name().toStdString();
+    OwnershipTable table = cluster.table();
+    for (const Shard& shard : cluster.table().shards()) {
+        if (shard.owner == source)
+            continue;
+        Result<OwnershipTable> next = table.reassign(shard.id, source);
+        if (!next) {
+            qWarning("reassign: %s", next.error().message.c_str());
+            return false;
+        }
+        table = std::move(next.value());
+    }
+    const grpc::Status installed = cluster.installTable(table);
+    if (!installed.ok())
+        qWarning("InstallTable: %s", describeStatus(installed).c_str());
+    return installed.ok();
+}
+
+bool TestNodeMigrationSteps::copyAndFence(NodeCluster& cluster, std::uint64_t id, const Move& move,
+                                          std::uint64_t* checksumOut) {
+    if (!beginBoth(cluster, id, move))
+        return false;
+    grpc::Status status = copyRest(cluster, id, move, "");
+    v1::RangeChecksumResponse sourceSum;
+    v1::RangeChecksumResponse targetSum;
+    if (status.ok())
+        status = checksum(cluster, move.source, id, true, &sourceSum);
+    if (status.ok())
+        status = checksum(cluster, move.target, id, false, &targetSum);
+    if (!status.ok()) {
+        qWarning("migration %llu: %s", static_cast<unsigned long long>(id),
+                 describeStatus(status).c_str());
+        return false;
+    }
+    if (sourceSum.checksum() != targetSum.checksum() || sourceSum.entries() == 0) {
+        qWarning("migration %llu: checksums differ or nothing copied",
+                 static_cast<unsigned long long>(id));
+        return false;
+    }
+    if (checksumOut != nullptr)
+        *checksumOut = sourceSum.checksum();
+    return true;
+}
+
+bool TestNodeMigrationSteps::killAndRestartSource(NodeCluster& cluster, const Move& move) {
+    NodeProcess& source = cluster.node(move.source);
+    source.kill9();
+    if (!source.restart()) {
+        qWarning("restart of %s: %s", qPrintable(source.name()), qPrintable(source.errorString()));
+        return false;
     }
     return true;
 }
@@ -537,6 +679,57 @@ void TestNodeMigrationSteps::copyKeepsNewerVersionsOnTheTarget() {
     QVERIFY(put.version().hlc() > got.version().hlc());
 }
 
+void TestNodeMigrationSteps::concurrentWritesDuringCopyAndFence() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(writeKeys(cluster, 50, 1));
+    QVERIFY(beginBoth(cluster, 25, move));
+
+    // Writers run through the copy and into the fence: every write they were told succeeded
+    // must reach the target, by the copy or by a forward, and the fence refuses the rest.
+    WriterThreads clients;
+    clients.writers.resize(3);
+    for (std::size_t i = 0; i < clients.writers.size(); ++i) {
+        Writer& writer = clients.writers[i];
+        writer.address = cluster.node(move.source).address().toStdString();
+        writer.security = cluster.security();
+        writer.epoch = cluster.table().epoch();
+        writer.first = 1000 + static_cast<int>(i) * Writer::kWriterKeys;
+    }
+    clients.start();
+    QTRY_VERIFY_WITH_TIMEOUT(clients.writes.load() >= 30, 10000);
+    QVERIFY_OK(copyRest(cluster, 25, move, ""));
+    v1::RangeChecksumResponse sourceSum;
+    QVERIFY_OK(checksum(cluster, move.source, 25, true, &sourceSum));
+    QTRY_VERIFY_WITH_TIMEOUT(clients.refusals.load() >= 3, 10000);
+    clients.join();
+    for (const Writer& writer : clients.writers) {
+        QVERIFY2(writer.unexpected.empty(), writer.unexpected.c_str());
+        QVERIFY(!writer.acknowledged.empty());
+    }
+
+    v1::RangeChecksumResponse targetSum;
+    QVERIFY_OK(checksum(cluster, move.target, 25, false, &targetSum));
+    QCOMPARE(targetSum.entries(), sourceSum.entries());
+    QCOMPARE(targetSum.checksum(), sourceSum.checksum());
+    QVERIFY(statusOn(cluster, move.source, 25).forwarded_writes() > 0);
+
+    Result<OwnershipTable> moved =
+        cluster.table().reassign(move.shard.id, cluster.node(move.target).name().toStdString());
+    QVERIFY(moved.ok());
+    QVERIFY_OK(cutover(cluster, move.target, 25, moved.value()));
+    QVERIFY_OK(cutover(cluster, move.source, 25, moved.value()));
+    QVERIFY_OK(cluster.installTable(moved.value()));
+    for (const Writer& writer : clients.writers) {
+        for (const auto& [key, value] : writer.acknowledged) {
+            v1::GetResponse got;
+            QVERIFY_OK(cluster.get(key, &got));
+            QCOMPARE(got.value(), value);
+        }
+    }
+}
+
 void TestNodeMigrationSteps::overlappingMigrationRefused() {
     NodeCluster cluster;
     QVERIFY(startCluster(cluster, 3));
@@ -693,6 +886,241 @@ void TestNodeMigrationSteps::unknownMigrationIsNotFound() {
     QVERIFY_STATUS(checksum(cluster, move.source, 0, true, &sum),
                    grpc::StatusCode::INVALID_ARGUMENT);
     QVERIFY_OK(checksum(cluster, move.source, 0, false, &sum));
+}
+
+// --- Fences that outlive the source process -----------------------------------------------------
+
+namespace {
+
+node::PersistedFence fence(std::uint64_t id, Key start, Key end, std::string target = "n2") {
+    node::PersistedFence made;
+    made.migration_id = id;
+    made.shard_id = id * 10;
+    made.range = KeyRange{std::move(start), std::move(end)};
+    made.begin_epoch = id + 100;
+    made.target_node = std::move(target);
+    return made;
+}
+
+QByteArray bytesOf(const std::string& text) {
+    return QByteArray(text.data(), static_cast<qsizetype>(text.size()));
+}
+
+} // namespace
+
+void TestNodeMigrationSteps::fenceEncodingRoundTrips() {
+    const std::vector<std::vector<node::PersistedFence>> cases = {
+        {},
+        {fence(1, "", "")},
+        {fence(7, "a", "k"), fence(std::uint64_t{1} << 63, std::string("\0\xff", 2), "", "node-3"),
+         fence(9, "k", std::string(5000, 'z'), std::string(300, 't'))},
+    };
+    for (const std::vector<node::PersistedFence>& fences : cases) {
+        const Result<std::vector<node::PersistedFence>> decoded =
+            node::decodeFences(node::encodeFences(fences));
+        QVERIFY2(decoded.ok(), decoded.ok() ? "" : decoded.error().message.c_str());
+        QCOMPARE(decoded->size(), fences.size());
+        QVERIFY(decoded.value() == fences);
+    }
+}
+
+void TestNodeMigrationSteps::fenceEncodingIsStable() {
+    // A node must read what an older build of itself wrote: the layout is fixed per version.
+    node::PersistedFence one = fence(2, "a", "");
+    one.shard_id = 0x0102;
+    one.begin_epoch = 5;
+    one.target_node = "t";
+    const QByteArray expected = QByteArray::fromHex("01"               // version
+                                                    "01000000"         // one fence
+                                                    "0200000000000000" // migration id
+                                                    "0201000000000000" // shard id
+                                                    "0500000000000000" // begin epoch
+                                                    "0100000061"       // start "a"
+                                                    "00000000"         // end: unbounded
+                                                    "0100000074");     // target "t"
+    QCOMPARE(bytesOf(node::encodeFences({one})), expected);
+}
+
+void TestNodeMigrationSteps::fenceDecodingNamesTheDefect_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("expectedText");
+
+    const auto encoded = [](const std::vector<node::PersistedFence>& fences) {
+        return bytesOf(node::encodeFences(fences));
+    };
+    const QByteArray good = encoded({fence(3, "a", "b")});
+    QTest::newRow("empty") << QByteArray() << QStringLiteral("empty value");
+    QTest::newRow("unknown version")
+        << QByteArray(good).replace(0, 1, "\x02") << QStringLiteral("unknown format version 2");
+    QTest::newRow("no count") << good.left(3) << QStringLiteral("truncated: fence count");
+    QTest::newRow("count beyond the value")
+        << QByteArray::fromHex("01e8030000") + QByteArray(40, '\0')
+        << QStringLiteral("1000 fences cannot fit");
+    QTest::newRow("cut in the target")
+        << good.left(good.size() - 1) << QStringLiteral("fence 1 of 1: target node");
+    QTest::newRow("trailing bytes")
+        << good + QByteArray("x") << QStringLiteral("1 unexpected bytes after the last fence");
+    QTest::newRow("migration id 0")
+        << encoded({fence(0, "a", "b")}) << QStringLiteral("fence 1 of 1: migration id 0");
+    QTest::newRow("empty range") << encoded({fence(4, "b", "b")})
+                                 << QStringLiteral("fence 1 of 1: empty range");
+    QTest::newRow("reversed range")
+        << encoded({fence(4, "c", "b")}) << QStringLiteral("empty range");
+    QTest::newRow("no target") << encoded({fence(4, "a", "b", "")})
+                               << QStringLiteral("no target node");
+    QTest::newRow("id twice") << encoded({fence(4, "a", "b"), fence(4, "c", "d")})
+                              << QStringLiteral("fence 2 of 2: migration 4 appears twice");
+}
+
+void TestNodeMigrationSteps::fenceDecodingNamesTheDefect() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, expectedText);
+    const Result<std::vector<node::PersistedFence>> decoded = node::decodeFences(
+        std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())));
+    QVERIFY(!decoded.ok());
+    const QString message = QString::fromStdString(decoded.error().message);
+    QVERIFY2(message.contains(expectedText), qPrintable(message));
+    QVERIFY2(message.startsWith(QStringLiteral("migration fences: ")), qPrintable(message));
+}
+
+void TestNodeMigrationSteps::everyTruncatedFenceValueIsRefused() {
+    const std::string full =
+        node::encodeFences({fence(5, "a", "m"), fence(6, "m", "", "a-target")});
+    QVERIFY(node::decodeFences(full).ok());
+    for (std::size_t length = 0; length < full.size(); ++length) {
+        const Result<std::vector<node::PersistedFence>> decoded =
+            node::decodeFences(std::string_view(full).substr(0, length));
+        QVERIFY2(!decoded.ok(), qPrintable(QStringLiteral("prefix of %1 bytes").arg(length)));
+    }
+}
+
+void TestNodeMigrationSteps::fenceSurvivesAKilledSourceUntilCutover() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(sourceOwnsTheRest(cluster, move));
+    QCOMPARE(cluster.ownerIndex("zz-outside"), move.source);
+    QVERIFY(writeKeys(cluster, 30, 1));
+    std::uint64_t fencedChecksum = 0;
+    QVERIFY(copyAndFence(cluster, 61, move, &fencedChecksum));
+
+    // kill -9 right after the fence's reply: the executor may be committing the move now.
+    QVERIFY(killAndRestartSource(cluster, move));
+    const grpc::Status refused = cluster.put(testKey(3), valueFor(3, 2));
+    QVERIFY_STATUS(refused, grpc::StatusCode::UNAVAILABLE);
+    QCOMPARE(refused.error_message(),
+             "range " + formatKeyRange(move.shard.range) +
+                 " is fenced by migration 61 (restored after a restart); waiting for its cutover "
+                 "or abort");
+    QVERIFY_STATUS(cluster.remove(testKey(4)), grpc::StatusCode::UNAVAILABLE);
+    QVERIFY_OK(cluster.put("zz-outside", "still served"));
+    v1::GetResponse got;
+    QVERIFY_OK(cluster.get(testKey(3), &got)); // reads go on
+    QCOMPARE(got.value(), valueFor(3, 1));
+
+    const v1::MigrationStatus restored = statusOn(cluster, move.source, 61);
+    QCOMPARE(restored.state(), v1::FENCED);
+    QCOMPARE(restored.role(), v1::SOURCE);
+    QCOMPARE(restored.shard_id(), move.shard.id);
+    QVERIFY(fromProto(restored.range()) == move.shard.range);
+    QCOMPARE(restored.peer_node(), cluster.node(move.target).name().toStdString());
+    QVERIFY2(restored.error().find("restored after a restart") != std::string::npos,
+             restored.error().c_str());
+
+    // It cannot shadow again (no target channel, no forwarding), and it copies nothing; the
+    // executor may check the fenced data again.
+    const grpc::Status again = begin(cluster, move.source, 61, v1::SOURCE, move);
+    QVERIFY_STATUS(again, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(again, "AbortMigration") && mentions(again, "Cutover"),
+             again.error_message().c_str());
+    v1::CopyBatchResponse batch;
+    QVERIFY_STATUS(copyBatch(cluster, 61, move, "", 1024, &batch),
+                   grpc::StatusCode::FAILED_PRECONDITION);
+    v1::RangeChecksumResponse sum;
+    QVERIFY_OK(checksum(cluster, move.source, 61, true, &sum));
+    QCOMPARE(sum.checksum(), fencedChecksum);
+    QCOMPARE(statusOn(cluster, move.source, 61).state(), v1::FENCED);
+
+    // The executor's retried Cutover works as on a live fence; then the range is refused by epoch.
+    Result<OwnershipTable> moved =
+        cluster.table().reassign(move.shard.id, cluster.node(move.target).name().toStdString());
+    QVERIFY(moved.ok());
+    v1::MigrationStepResponse step;
+    QVERIFY_OK(cutover(cluster, move.source, 61, moved.value(), &step));
+    QCOMPARE(step.status().state(), v1::CUT_OVER);
+    const grpc::Status stale = cluster.put(testKey(3), valueFor(3, 2));
+    QVERIFY_STATUS(stale, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY(epochMismatchOf(stale).has_value());
+    QVERIFY_OK(cutover(cluster, move.target, 61, moved.value()));
+
+    // After another restart nothing is fenced: the source forgot the migration, refuses the
+    // range by epoch, and serves the rest.
+    QVERIFY(killAndRestartSource(cluster, move));
+    QCOMPARE(statusOn(cluster, move.source, 61).state(), v1::MIGRATION_STATE_UNSPECIFIED);
+    QVERIFY_STATUS(cluster.put(testKey(3), valueFor(3, 2)), grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY_OK(cluster.installTable(moved.value()));
+    QVERIFY_OK(cluster.put(testKey(3), valueFor(3, 3))); // the target's now
+    QCOMPARE(cluster.ownerIndex(testKey(3)), move.target);
+    QVERIFY_OK(cluster.put("zz-outside", "after the move"));
+    QCOMPARE(cluster.ownerIndex("zz-outside"), move.source);
+}
+
+void TestNodeMigrationSteps::abortClearsARestoredFence() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(writeKeys(cluster, 20, 1));
+    QVERIFY(copyAndFence(cluster, 62, move));
+    QVERIFY(killAndRestartSource(cluster, move));
+    QVERIFY_STATUS(cluster.put(testKey(1), valueFor(1, 2)), grpc::StatusCode::UNAVAILABLE);
+    QCOMPARE(statusOn(cluster, move.source, 62).state(), v1::FENCED);
+
+    v1::MigrationStepResponse step;
+    QVERIFY_OK(abort(cluster, move.source, 62, &step));
+    QCOMPARE(step.status().state(), v1::ABORTED);
+    QVERIFY_OK(abort(cluster, move.source, 62, &step)); // repeated: nothing more to do
+    QVERIFY_OK(cluster.put(testKey(1), valueFor(1, 2)));
+    QVERIFY_OK(abort(cluster, move.target, 62));
+    QCOMPARE(storedEntries(cluster, move.target, move), std::uint64_t{0});
+
+    // The abort was persisted too: another restart leaves the range writable.
+    QVERIFY(killAndRestartSource(cluster, move));
+    QCOMPARE(statusOn(cluster, move.source, 62).state(), v1::MIGRATION_STATE_UNSPECIFIED);
+    QVERIFY_OK(cluster.put(testKey(1), valueFor(1, 3)));
+    v1::GetResponse got;
+    QVERIFY_OK(cluster.get(testKey(1), &got));
+    QCOMPARE(got.value(), valueFor(1, 3));
+    // And the range may move again.
+    QVERIFY(beginBoth(cluster, 63, move));
+}
+
+void TestNodeMigrationSteps::liveCutoverAndAbortClearTheirFences() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(writeKeys(cluster, 20, 1));
+
+    // Aborted while the source ran: after a kill -9 the range is writable.
+    QVERIFY(copyAndFence(cluster, 64, move));
+    QVERIFY_OK(abort(cluster, move.source, 64));
+    QVERIFY_OK(abort(cluster, move.target, 64));
+    QVERIFY(killAndRestartSource(cluster, move));
+    QVERIFY(statusOn(cluster, move.source, 64).state() == v1::MIGRATION_STATE_UNSPECIFIED);
+    QVERIFY_OK(cluster.put(testKey(2), valueFor(2, 2)));
+
+    // Cut over while the source ran: after a kill -9 nothing is fenced, the range is refused by
+    // epoch (not UNAVAILABLE), and EndMigration has nothing to do there any more.
+    QVERIFY(copyAndFence(cluster, 65, move));
+    Result<OwnershipTable> moved =
+        cluster.table().reassign(move.shard.id, cluster.node(move.target).name().toStdString());
+    QVERIFY(moved.ok());
+    QVERIFY_OK(cutover(cluster, move.target, 65, moved.value()));
+    QVERIFY_OK(cutover(cluster, move.source, 65, moved.value()));
+    QVERIFY(killAndRestartSource(cluster, move));
+    QCOMPARE(statusOn(cluster, move.source, 65).state(), v1::MIGRATION_STATE_UNSPECIFIED);
+    QVERIFY_STATUS(cluster.put(testKey(2), valueFor(2, 3)), grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY_OK(cluster.installTable(moved.value()));
+    QVERIFY_OK(cluster.put(testKey(2), valueFor(2, 3)));
 }
 
 QTEST_GUILESS_MAIN(TestNodeMigrationSteps)

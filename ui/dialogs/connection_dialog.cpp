@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace rangepilot {
 
@@ -112,7 +113,8 @@ QWidget* row(QWidget* parent, std::initializer_list<QWidget*> widgets, bool stre
 ConnectionDialog::ConnectionDialog(const ConnectionSettings& settings,
                                    const QStringList& recentTraces, QWidget* parent)
     : QDialog(parent)
-    , m_trace(settings.trace) {
+    , m_trace(settings.trace)
+    , m_nodes(settings.nodes) {
     setWindowTitle(tr("Connect"));
 
     m_simulatedRadio = new QRadioButton(tr("&Simulated cluster"), this);
@@ -123,18 +125,26 @@ ConnectionDialog::ConnectionDialog(const ConnectionSettings& settings,
     m_traceRadio->setObjectName(QStringLiteral("traceRadio"));
     m_traceRadio->setToolTip(tr("Replay recorded queries from a trace file onto simulated "
                                 "hosts."));
+    m_nodesRadio = new QRadioButton(tr("Cluster &nodes (gRPC)"), this);
+    m_nodesRadio->setObjectName(QStringLiteral("nodesRadio"));
+    m_nodesRadio->setToolTip(tr("Real rangepilot-node processes: live load, capacities and "
+                                "migrations over gRPC."));
+    // Button ids are the page indexes.
     auto* kindGroup = new QButtonGroup(this);
-    kindGroup->addButton(m_simulatedRadio);
-    kindGroup->addButton(m_traceRadio);
+    kindGroup->addButton(m_simulatedRadio, static_cast<int>(ConnectorKind::Simulated));
+    kindGroup->addButton(m_traceRadio, static_cast<int>(ConnectorKind::TraceReplay));
+    kindGroup->addButton(m_nodesRadio, static_cast<int>(ConnectorKind::NodeCluster));
     auto* kindRow = new QHBoxLayout;
     kindRow->addWidget(new QLabel(tr("Connect to:"), this));
     kindRow->addWidget(m_simulatedRadio);
     kindRow->addWidget(m_traceRadio);
+    kindRow->addWidget(m_nodesRadio);
     kindRow->addStretch(1);
 
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(buildSimulatedPage());
     m_pages->addWidget(buildTracePage(recentTraces));
+    m_pages->addWidget(buildNodesPage());
 
     m_errorLabel = newErrorLabel(this);
 
@@ -150,8 +160,10 @@ ConnectionDialog::ConnectionDialog(const ConnectionSettings& settings,
     layout->addStretch(1);
     layout->addWidget(m_buttons);
 
-    connect(m_simulatedRadio, &QRadioButton::toggled, this, [this](bool simulated) {
-        m_pages->setCurrentIndex(simulated ? 0 : 1);
+    connect(kindGroup, &QButtonGroup::idToggled, this, [this](int page, bool checked) {
+        if (!checked)
+            return;
+        m_pages->setCurrentIndex(page);
         updateState();
     });
 
@@ -320,6 +332,101 @@ QWidget* ConnectionDialog::buildTracePage(const QStringList& recentTraces) {
     return page;
 }
 
+QWidget* ConnectionDialog::buildNodesPage() {
+    auto* page = new QGroupBox(tr("Cluster nodes"), this);
+    page->setObjectName(QStringLiteral("nodesPage"));
+
+    m_endpointsEdit = new QLineEdit(page);
+    m_endpointsEdit->setObjectName(QStringLiteral("endpointsEdit"));
+    m_endpointsEdit->setPlaceholderText(tr("10.0.0.1:7401, 10.0.0.2:7401, \u2026"));
+    m_endpointsEdit->setToolTip(tr("Where the rangepilot-nodes listen: host:port, separated by "
+                                   "commas (IPv6 in brackets: [::1]:7401). Nodes that do not "
+                                   "answer are reported and skipped."));
+    m_endpointsEdit->setClearButtonEnabled(true);
+
+    const auto fileField = [this, page](const char* name, const QString& placeholder,
+                                        const QString& toolTip, auto browse) {
+        auto* edit = new QLineEdit(page);
+        edit->setObjectName(QString::fromLatin1(name));
+        edit->setPlaceholderText(placeholder);
+        edit->setToolTip(toolTip);
+        edit->setClearButtonEnabled(true);
+        auto* button = new QPushButton(tr("Browse\u2026"), page);
+        button->setObjectName(QString::fromLatin1(name) + QStringLiteral("Browse"));
+        connect(button, &QPushButton::clicked, this, [this, edit, browse] {
+            const QString current = edit->text().trimmed();
+            const QString start =
+                current.isEmpty() ? QDir::homePath() : QFileInfo(current).absolutePath();
+            const QString path = browse(start);
+            if (!path.isEmpty())
+                edit->setText(path);
+        });
+        connect(edit, &QLineEdit::textChanged, this, &ConnectionDialog::updateState);
+        auto* container = new QWidget(page);
+        auto* layout = new QHBoxLayout(container);
+        layout->setContentsMargins(0, 0, 0, 0);
+        layout->addWidget(edit, 1);
+        layout->addWidget(button);
+        return std::pair{edit, container};
+    };
+    const auto openFile = [this](const QString& title) {
+        return [this, title](const QString& start) {
+            return QFileDialog::getOpenFileName(this, title, start);
+        };
+    };
+    auto [store, storeRow] = fileField(
+        "storePathEdit", tr("Path of the ownership store (JSON)"),
+        tr("The ownership table and migration records (a local file, created when missing). "
+           "The first console to open it drives migrations; others only watch."),
+        [this](const QString& start) {
+            return QFileDialog::getSaveFileName(this, tr("Ownership store"), start,
+                                                tr("JSON (*.json);;All files (*)"), nullptr,
+                                                QFileDialog::DontConfirmOverwrite);
+        });
+    auto [ca, caRow] =
+        fileField("tlsCaEdit", tr("None: plaintext"),
+                  tr("PEM certificate(s) that signed the nodes' certificates; empty for "
+                     "plaintext gRPC (loopback or a trusted network only)."),
+                  openFile(tr("TLS CA certificate")));
+    auto [token, tokenRow] =
+        fileField("tokenFileEdit", tr("None: the nodes need no token"),
+                  tr("A file holding the nodes' bearer token (surrounding blanks are ignored); "
+                     "needed for moves and table changes when the nodes run with a token."),
+                  openFile(tr("Token file")));
+    m_storePathEdit = store;
+    m_tlsCaEdit = ca;
+    m_tokenFileEdit = token;
+
+    m_copyRateSpin = new QDoubleSpinBox(page);
+    m_copyRateSpin->setObjectName(QStringLiteral("copyRateSpin"));
+    m_copyRateSpin->setRange(kUnlimitedCopyRate, kMaxCopyMbPerS);
+    m_copyRateSpin->setDecimals(1);
+    m_copyRateSpin->setSuffix(tr(" MB/s"));
+    m_copyRateSpin->setSpecialValueText(tr("Unlimited"));
+    m_copyRateSpin->setToolTip(tr("Average rate at which a migration copies a range from node to "
+                                  "node (0 = unlimited)."));
+    keepNarrow(m_copyRateSpin);
+
+    auto* form = new QFormLayout(page);
+    form->addRow(tr("&Nodes:"), m_endpointsEdit);
+    form->addRow(tr("&Ownership store:"), storeRow);
+    form->addRow(tr("TLS &CA:"), caRow);
+    form->addRow(tr("To&ken file:"), tokenRow);
+    form->addRow(tr("Cop&y rate:"), m_copyRateSpin);
+    auto* note = new QLabel(tr("Nodes that do not answer are reported and skipped. The first "
+                               "console to open the store drives migrations; a second one on "
+                               "the same store only watches. With no table anywhere, the "
+                               "console cuts one from the keys the nodes hold."),
+                            page);
+    note->setObjectName(QStringLiteral("nodesNote"));
+    note->setWordWrap(true);
+    fadeText(note);
+    form->addRow(QString(), note);
+
+    connect(m_endpointsEdit, &QLineEdit::textChanged, this, &ConnectionDialog::updateState);
+    return page;
+}
+
 void ConnectionDialog::load(const ConnectionSettings& settings) {
     const SimulatedSettings& simulated = settings.simulated;
     m_scenarioCombo->setCurrentIndex(
@@ -344,18 +451,39 @@ void ConnectionDialog::load(const ConnectionSettings& settings) {
     m_traceFastestCheck->setChecked(traceFastest);
     m_traceSpeedSpin->setDisabled(traceFastest);
 
-    const bool simulatedKind = settings.kind == ConnectorKind::Simulated;
-    (simulatedKind ? m_simulatedRadio : m_traceRadio)->setChecked(true);
-    m_pages->setCurrentIndex(simulatedKind ? 0 : 1);
+    const NodeClusterSettings& nodes = settings.nodes;
+    m_endpointsEdit->setText(nodes.endpoints.join(QStringLiteral(", ")));
+    m_storePathEdit->setText(nodes.store_path);
+    m_tlsCaEdit->setText(nodes.tls_ca);
+    m_tokenFileEdit->setText(nodes.token_file);
+    m_copyRateSpin->setValue(nodes.copy_mb_per_s);
+
+    switch (settings.kind) {
+    case ConnectorKind::Simulated:
+        m_simulatedRadio->setChecked(true);
+        break;
+    case ConnectorKind::TraceReplay:
+        m_traceRadio->setChecked(true);
+        break;
+    case ConnectorKind::NodeCluster:
+        m_nodesRadio->setChecked(true);
+        break;
+    }
+    m_pages->setCurrentIndex(static_cast<int>(settings.kind));
     updateScenarioDescription();
     updateMappingSummary();
     updateState();
 }
 
+ConnectorKind ConnectionDialog::chosenKind() const {
+    if (m_nodesRadio->isChecked())
+        return ConnectorKind::NodeCluster;
+    return m_traceRadio->isChecked() ? ConnectorKind::TraceReplay : ConnectorKind::Simulated;
+}
+
 ConnectionSettings ConnectionDialog::settings() const {
     ConnectionSettings settings;
-    settings.kind =
-        m_simulatedRadio->isChecked() ? ConnectorKind::Simulated : ConnectorKind::TraceReplay;
+    settings.kind = chosenKind();
     SimulatedSettings& simulated = settings.simulated;
     simulated.scenario = static_cast<Scenario>(m_scenarioCombo->currentData().toInt());
     simulated.hosts = m_hostsSpin->value();
@@ -374,11 +502,23 @@ ConnectionSettings ConnectionDialog::settings() const {
     trace.foreign = m_foreignRadio->isChecked();
     trace.hosts = m_traceHostsSpin->value();
     trace.speed = m_traceFastestCheck->isChecked() ? kAsFastAsPossible : m_traceSpeedSpin->value();
+
+    settings.nodes = m_nodes;
+    NodeClusterSettings& nodes = settings.nodes;
+    nodes.endpoints.clear();
+    for (const QString& entry : m_endpointsEdit->text().split(u',')) {
+        if (!entry.trimmed().isEmpty())
+            nodes.endpoints.append(entry.trimmed());
+    }
+    nodes.store_path = m_storePathEdit->text().trimmed();
+    nodes.tls_ca = m_tlsCaEdit->text().trimmed();
+    nodes.token_file = m_tokenFileEdit->text().trimmed();
+    nodes.copy_mb_per_s = m_copyRateSpin->value();
     return settings;
 }
 
 void ConnectionDialog::accept() {
-    // The file may have gone (or lost its permissions) since it was typed.
+    // A file may have gone (or lost its permissions) since it was typed.
     updateState();
     if (!m_problem.isEmpty())
         return;
@@ -436,8 +576,34 @@ QString ConnectionDialog::traceProblem() const {
     return QString();
 }
 
+QString ConnectionDialog::nodesProblem() const {
+    const QString endpoints = m_endpointsEdit->text().trimmed();
+    const Result<QStringList> parsed = parseEndpointList(endpoints);
+    if (!parsed)
+        return tr("Nodes: %1.").arg(QString::fromStdString(parsed.error().message));
+    if (parsed->isEmpty())
+        return tr("Enter the nodes' addresses: host:port, separated by commas.");
+    const QString store = m_storePathEdit->text().trimmed();
+    if (store.isEmpty())
+        return tr("Choose the ownership store file (it is created when missing).");
+    if (QFileInfo(store).isDir())
+        return tr("Ownership store: %1 is a folder, not a file.")
+            .arg(QDir::toNativeSeparators(store));
+    // traceFileProblem() words what is wrong with any file that must be read.
+    if (const QString ca = m_tlsCaEdit->text().trimmed(); !ca.isEmpty()) {
+        if (const QString problem = traceFileProblem(ca); !problem.isEmpty())
+            return tr("TLS CA file: %1").arg(problem);
+    }
+    if (const QString token = m_tokenFileEdit->text().trimmed(); !token.isEmpty()) {
+        if (const QString problem = traceFileProblem(token); !problem.isEmpty())
+            return tr("Token file: %1").arg(problem);
+    }
+    return QString();
+}
+
 QString ConnectionDialog::currentProblem() const {
-    if (m_simulatedRadio->isChecked()) {
+    switch (chosenKind()) {
+    case ConnectorKind::Simulated: {
         bool ok = false;
         m_seedEdit->text().toULongLong(&ok);
         if (!ok)
@@ -445,7 +611,12 @@ QString ConnectionDialog::currentProblem() const {
                 .arg(std::numeric_limits<std::uint64_t>::max());
         return QString();
     }
-    return traceProblem();
+    case ConnectorKind::TraceReplay:
+        return traceProblem();
+    case ConnectorKind::NodeCluster:
+        return nodesProblem();
+    }
+    return QString();
 }
 
 void ConnectionDialog::updateState() {

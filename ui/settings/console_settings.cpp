@@ -6,6 +6,7 @@
 #include <QStandardPaths>
 #include <QVariant>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -34,6 +35,13 @@ const QString timeUnit = QStringLiteral("connection/trace/timeUnit");
 const QString delimiter = QStringLiteral("connection/trace/delimiter");
 const QString traceHosts = QStringLiteral("connection/trace/hosts");
 const QString traceSpeed = QStringLiteral("connection/trace/speed");
+const QString endpoints = QStringLiteral("connection/nodes/endpoints");
+const QString storePath = QStringLiteral("connection/nodes/storePath");
+const QString tlsCa = QStringLiteral("connection/nodes/tlsCa");
+const QString tlsServerName = QStringLiteral("connection/nodes/tlsServerName");
+const QString tokenFile = QStringLiteral("connection/nodes/tokenFile");
+const QString nodeCells = QStringLiteral("connection/nodes/cells");
+const QString copyRate = QStringLiteral("connection/nodes/copyMbPerS");
 const QString autoApplyEnabled = QStringLiteral("autoApply/enabled");
 const QString maxMoves = QStringLiteral("autoApply/maxConcurrentMoves");
 const QString maxBytesPerHour = QStringLiteral("autoApply/maxBytesPerHour");
@@ -237,6 +245,21 @@ public:
             expectation, QLatin1Char('\'') + fallback + QLatin1Char('\''));
     }
 
+    // Text that may be empty (surrounding blanks removed): an unset optional path or name.
+    QString optionalText(const QString& key, const QString& expectation) {
+        return read(
+            key, QString(),
+            [](const QVariant& value) -> std::optional<QString> {
+                if (!value.isValid())
+                    return QString();
+                const std::optional<QString> text = asText(value);
+                if (!text)
+                    return std::nullopt;
+                return text->trimmed();
+            },
+            expectation, QStringLiteral("none"));
+    }
+
     double speed(const QString& key, double fallback) {
         return read(
             key, fallback,
@@ -385,6 +408,40 @@ TraceSettings readTrace(SettingsReader& reader) {
     return trace;
 }
 
+NodeClusterSettings readNodes(SettingsReader& reader) {
+    const NodeClusterSettings defaults;
+    NodeClusterSettings nodes;
+    // A list of two or more reads back as a QStringList, one entry as text, none as @Invalid();
+    // hand-edited text may hold the whole list with its commas.
+    nodes.endpoints = reader.read(
+        key::endpoints, defaults.endpoints,
+        [](const QVariant& value) -> std::optional<QStringList> {
+            if (!value.isValid())
+                return QStringList();
+            const std::optional<QString> text = asText(value);
+            if (!text)
+                return std::nullopt;
+            Result<QStringList> endpoints = parseEndpointList(*text);
+            if (!endpoints)
+                return std::nullopt;
+            return endpoints.value();
+        },
+        QStringLiteral("a list of node addresses (host:port, port from 1 to 65535)"),
+        QStringLiteral("none"));
+    nodes.store_path =
+        reader.text(key::storePath, defaults.store_path, QStringLiteral("a file path"));
+    nodes.tls_ca = reader.optionalText(key::tlsCa, QStringLiteral("a file path"));
+    nodes.tls_server_name = reader.optionalText(key::tlsServerName, QStringLiteral("a host name"));
+    nodes.token_file = reader.optionalText(key::tokenFile, QStringLiteral("a file path"));
+    nodes.cells =
+        reader.integer(key::nodeCells, defaults.cells, 1, kMaxKeyCells,
+                       QStringLiteral("a number of key cells ") + rangeText(1, kMaxKeyCells));
+    nodes.copy_mb_per_s = reader.number(
+        key::copyRate, defaults.copy_mb_per_s, kUnlimitedCopyRate, kMaxCopyMbPerS,
+        QStringLiteral("a copy rate in MB/s from 0 (unlimited) to ") + numberText(kMaxCopyMbPerS));
+    return nodes;
+}
+
 ConnectionSettings readConnection(SettingsReader& reader) {
     const ConnectionSettings defaults;
     ConnectionSettings connection;
@@ -394,9 +451,11 @@ ConnectionSettings readConnection(SettingsReader& reader) {
             const std::optional<QString> text = asText(value);
             return text ? parseConnectorKind(*text) : std::nullopt;
         },
-        QStringLiteral("a connector (simulated, trace-replay)"), connectorKindName(defaults.kind));
+        QStringLiteral("a connector (simulated, trace-replay, nodes)"),
+        connectorKindName(defaults.kind));
     connection.simulated = readSimulated(reader);
     connection.trace = readTrace(reader);
+    connection.nodes = readNodes(reader);
     return connection;
 }
 
@@ -420,6 +479,11 @@ AutoApplyGuardrails readAutoApply(SettingsReader& reader) {
     guardrails.min_gain = reader.number(key::minGain, defaults.min_gain, 0.0, 1.0,
                                         QStringLiteral("a fraction from 0 to 1"));
     return guardrails;
+}
+
+QString appDataDirectory() {
+    const QString directory = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    return directory.isEmpty() ? QDir::homePath() + QStringLiteral("/.rangepilot") : directory;
 }
 
 QString canonicalTracePath(const QString& path) {
@@ -454,12 +518,15 @@ QString connectorKindName(ConnectorKind kind) {
         return QStringLiteral("simulated");
     case ConnectorKind::TraceReplay:
         return QStringLiteral("trace-replay");
+    case ConnectorKind::NodeCluster:
+        return QStringLiteral("nodes");
     }
     return QStringLiteral("simulated");
 }
 
 std::optional<ConnectorKind> parseConnectorKind(const QString& text) {
-    for (const ConnectorKind kind : {ConnectorKind::Simulated, ConnectorKind::TraceReplay}) {
+    for (const ConnectorKind kind :
+         {ConnectorKind::Simulated, ConnectorKind::TraceReplay, ConnectorKind::NodeCluster}) {
         if (text.trimmed().compare(connectorKindName(kind), Qt::CaseInsensitive) == 0)
             return kind;
     }
@@ -476,10 +543,48 @@ QString defaultOperatorName() {
 }
 
 QString defaultAuditLogPath() {
-    QString directory = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (directory.isEmpty())
-        directory = QDir::homePath() + QStringLiteral("/.rangepilot");
-    return directory + QStringLiteral("/audit.log");
+    return appDataDirectory() + QStringLiteral("/audit.log");
+}
+
+QString defaultOwnershipStorePath() {
+    return appDataDirectory() + QStringLiteral("/ownership.json");
+}
+
+QString endpointProblem(const QString& endpoint) {
+    const QString text = endpoint.trimmed();
+    const QString notAnAddress = QStringLiteral("'%1' is not host:port").arg(text);
+    const qsizetype colon = text.lastIndexOf(u':');
+    if (colon < 0)
+        return notAnAddress;
+    const QString host = text.left(colon);
+    const QString port = text.mid(colon + 1);
+    const bool bracketed = host.startsWith(u'[');
+    if (host.isEmpty() || (bracketed && (!host.endsWith(u']') || host.size() < 3)) ||
+        std::any_of(host.begin(), host.end(), [](QChar c) { return c.isSpace(); }))
+        return notAnAddress;
+    if (!bracketed && host.contains(u':'))
+        return QStringLiteral("'%1': write an IPv6 address in brackets, like [::1]:7401").arg(text);
+    if (port.isEmpty() ||
+        !std::all_of(port.begin(), port.end(), [](QChar c) { return c.isDigit(); }))
+        return QStringLiteral("'%1': the port '%2' is not a number").arg(text, port);
+    // Five digits hold every port; more would also overflow the conversion.
+    const int number = port.size() <= 5 ? port.toInt() : 0;
+    if (number < 1 || number > 65535)
+        return QStringLiteral("'%1': port %2 is out of range (1 to 65535)").arg(text, port);
+    return QString();
+}
+
+Result<QStringList> parseEndpointList(const QString& text) {
+    QStringList endpoints;
+    for (const QString& entry : text.split(u',')) {
+        const QString endpoint = entry.trimmed();
+        if (endpoint.isEmpty())
+            continue;
+        if (const QString problem = endpointProblem(endpoint); !problem.isEmpty())
+            return Error{problem.toStdString()};
+        endpoints.append(endpoint);
+    }
+    return endpoints;
 }
 
 QString delimiterName(QChar delimiter) {
@@ -584,6 +689,14 @@ void saveConsoleSettings(QSettings& store, const ConsoleSettings& settings) {
     store.setValue(key::delimiter, delimiterName(trace.delimiter));
     store.setValue(key::traceHosts, trace.hosts);
     store.setValue(key::traceSpeed, trace.speed);
+    const NodeClusterSettings& nodes = connection.nodes;
+    store.setValue(key::endpoints, nodes.endpoints);
+    store.setValue(key::storePath, nodes.store_path);
+    store.setValue(key::tlsCa, nodes.tls_ca);
+    store.setValue(key::tlsServerName, nodes.tls_server_name);
+    store.setValue(key::tokenFile, nodes.token_file);
+    store.setValue(key::nodeCells, nodes.cells);
+    store.setValue(key::copyRate, nodes.copy_mb_per_s);
 
     const AutoApplyGuardrails& guardrails = settings.auto_apply;
     const auto windowText = [](const std::optional<DailyWindow>& window) {

@@ -1,11 +1,11 @@
 #pragma once
 
-// The console's persistent settings: which cluster to connect to (the embedded simulation or a
-// trace replay, with their parameters), the auto-apply guardrails, the maintenance window, who the
-// operator is, where the audit log goes, the recently opened traces, the host warning threshold
-// and the main window's geometry. Stored in a QSettings under grouped keys ("connection/...",
-// "autoApply/...", "schedule/maintenanceWindow", ...), enums and windows as text so the file reads
-// and edits by hand ("hotspot-drift", "ms", "02:00-05:00").
+// The console's persistent settings: which cluster to connect to (the embedded simulation, a
+// trace replay, or real rangepilot-nodes over gRPC, with their parameters), the auto-apply
+// guardrails, the maintenance window, who the operator is, where the audit log goes, the recently
+// opened traces, the host warning threshold and the main window's geometry. Stored in a QSettings
+// under grouped keys ("connection/...", "autoApply/...", "schedule/maintenanceWindow", ...), enums
+// and windows as text so the file reads and edits by hand ("hotspot-drift", "ms", "02:00-05:00").
 //
 // Invariants: loading never fails. Every key has a default; a missing key takes it silently, a
 // present but unusable value (wrong type, out of range, unknown name) takes it with a warning
@@ -44,10 +44,12 @@ inline constexpr double kMinReplaySpeed = 1;
 inline constexpr double kMaxReplaySpeed = 1000;
 inline constexpr double kAsFastAsPossible = 0; // the speed value meaning "no pacing"
 inline constexpr int kMaxRecentTraces = 8;
+inline constexpr double kMaxCopyMbPerS = 100000; // 100 GB/s: beyond any disk or network
+inline constexpr double kUnlimitedCopyRate = 0;  // the copy rate value meaning "no limit"
 
-enum class ConnectorKind { Simulated, TraceReplay };
+enum class ConnectorKind { Simulated, TraceReplay, NodeCluster };
 
-// "simulated", "trace-replay": how the kind is stored.
+// "simulated", "trace-replay", "nodes": how the kind is stored.
 QString connectorKindName(ConnectorKind kind);
 std::optional<ConnectorKind> parseConnectorKind(const QString& text);
 
@@ -78,12 +80,37 @@ struct TraceSettings {
     bool operator==(const TraceSettings&) const = default;
 };
 
+// QStandardPaths::AppDataLocation + "/ownership.json".
+QString defaultOwnershipStorePath();
+
+// Real rangepilot-nodes: where they listen, the ownership store this console keeps (a local file;
+// the first console to open it drives migrations, later ones only watch), TLS and the bearer
+// token, how finely load is counted, and how fast a migration may copy.
+struct NodeClusterSettings {
+    QStringList endpoints; // "host:port" of each node, as endpointProblem() accepts them
+    QString store_path = defaultOwnershipStorePath();
+    QString tls_ca;          // PEM roots of the nodes' certificates; empty = plaintext
+    QString tls_server_name; // the name checked in the certificate; empty = the host
+    QString token_file;      // a file holding the bearer token; empty = no token
+    int cells = 256;
+    double copy_mb_per_s = 50; // average copy rate of a migration; kUnlimitedCopyRate = no limit
+    bool operator==(const NodeClusterSettings&) const = default;
+};
+
 struct ConnectionSettings {
     ConnectorKind kind = ConnectorKind::Simulated;
     SimulatedSettings simulated;
     TraceSettings trace;
+    NodeClusterSettings nodes;
     bool operator==(const ConnectionSettings&) const = default;
 };
+
+// Why `endpoint` is not a node address, empty when it is one: "host:port" with a non-empty host
+// (an IPv6 address in brackets, "[::1]:7401") and a port from 1 to 65535.
+QString endpointProblem(const QString& endpoint);
+// A comma-separated list of endpoints (blanks around entries ignored, empty entries dropped); an
+// Error names the first bad entry.
+Result<QStringList> parseEndpointList(const QString& text);
 
 // The login name ($USER, else $USERNAME), else "operator".
 QString defaultOperatorName();
