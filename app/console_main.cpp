@@ -72,6 +72,27 @@ bool prepareDisplay(int argc, char** argv) {
     return false;
 }
 
+// A live cluster runs in real time: with the minute-long rounds of a simulation, the console
+// would show nothing for a minute after connecting. Rounds of 5 s show load (and plan) within
+// seconds; the forecaster follows the cadence, and what it counts in rounds (half-lives, how
+// often trends are recomputed) is scaled so that it keeps its length in time.
+ConsoleSessionOptions sessionOptionsFor(ConnectorKind kind, double warningThreshold) {
+    ConsoleSessionOptions options;
+    options.warning_threshold = warningThreshold;
+    if (kind != ConnectorKind::NodeCluster)
+        return options;
+    constexpr TimeMs kLiveRoundMs = 5 * kMsPerSecond;
+    const double scale = static_cast<double>(options.round_ms) / static_cast<double>(kLiveRoundMs);
+    OnlineForecastOptions& forecast = options.engine.predictive.forecast;
+    options.round_ms = kLiveRoundMs;
+    forecast.round_ms = kLiveRoundMs;
+    forecast.recent_half_life_rounds *= scale;
+    forecast.residual_half_life_rounds *= scale;
+    forecast.level_half_life_rounds *= scale;
+    options.trend_every_rounds = static_cast<int>(options.trend_every_rounds * scale);
+    return options;
+}
+
 // One connector and the session watching it; replaced as a whole when the operator connects
 // elsewhere.
 struct Connection {
@@ -105,8 +126,8 @@ public:
             return bundle.error();
         auto next = std::make_unique<Connection>();
         next->bundle = std::move(bundle).value();
-        ConsoleSessionOptions options;
-        options.warning_threshold = m_settings->warning_threshold;
+        const ConsoleSessionOptions options =
+            sessionOptionsFor(settings.kind, m_settings->warning_threshold);
         next->session = std::make_unique<ConsoleSession>(next->bundle.connector.get(), options);
         ConsoleSession* session = next->session.get();
         session->setOperatorName(m_settings->operator_name);
@@ -295,6 +316,12 @@ int takeScreenshot(Console& console, const ConnectionSettings& connectionSetting
             return 2;
         }
         dock->raise();
+    }
+    {
+        const HeatmapGrid& g = session.heatmap();
+        double o = 0, pr = 0;
+        for (std::size_t r = 0; r < g.rows; ++r) { o += g.at(g.observed_columns - 1, r); if (g.columns > g.observed_columns) pr += g.at(g.observed_columns, r); }
+        std::fprintf(stderr, "DEBUG rows %zu obs cols %zu cols %zu sum observed %.1f projected %.1f start %lld now %lld\n", g.rows, g.observed_columns, g.columns, o, pr, (long long)g.start_ms, (long long)g.nowMs());
     }
     window.refreshNow();
     QCoreApplication::processEvents();

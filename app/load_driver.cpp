@@ -1,6 +1,7 @@
 #include "load_driver.h"
 
 #include "concurrency.h"
+#include "json_writer.h"
 #include "random.h"
 #include "trace_reader.h"
 #include "workload_generator.h"
@@ -603,6 +604,7 @@ Result<LoadReport> WorkloadRun::run() {
     report.source = trace ? m_options.trace : std::string(scenarioName(m_options.scenario));
     report.threads = m_options.threads;
     report.target_rate = trace ? 0 : m_options.rate;
+    report.speed = trace ? m_options.speed : 0;
     report.elapsed_s = secondsBetween(m_start, finished);
     report.preload = preloaded.preload;
     report.error_examples = m_examples.take();
@@ -614,105 +616,9 @@ Result<LoadReport> WorkloadRun::run() {
 
 // --- Output ---
 
-// A minimal JSON emitter for the summary object (the figures are numbers and short ASCII names;
-// strings are escaped anyway, since error messages quote keys).
-class JsonOut {
-public:
-    JsonOut& open(char bracket) {
-        separate();
-        m_text += bracket;
-        m_first = true;
-        return *this;
-    }
-    JsonOut& close(char bracket) {
-        m_text += bracket;
-        m_first = false;
-        return *this;
-    }
-    JsonOut& key(std::string_view name) {
-        separate();
-        appendString(name);
-        m_text += ':';
-        m_first = true; // the value follows without a comma
-        return *this;
-    }
-    JsonOut& string(std::string_view text) {
-        separate();
-        appendString(text);
-        return *this;
-    }
-    JsonOut& number(std::uint64_t value) {
-        separate();
-        m_text += std::to_string(value);
-        return *this;
-    }
-    JsonOut& number(double value) {
-        separate();
-        if (!std::isfinite(value)) {
-            m_text += "null";
-            return *this;
-        }
-        char buffer[32];
-        const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-        m_text.append(buffer, result.ptr);
-        return *this;
-    }
-    JsonOut& boolean(bool value) {
-        separate();
-        m_text += value ? "true" : "false";
-        return *this;
-    }
-    JsonOut& null() {
-        separate();
-        m_text += "null";
-        return *this;
-    }
-    template <typename T>
-    JsonOut& field(std::string_view name, T value) {
-        key(name);
-        if constexpr (std::is_same_v<T, bool>)
-            return boolean(value);
-        else if constexpr (std::is_floating_point_v<T>)
-            return number(static_cast<double>(value));
-        else if constexpr (std::is_integral_v<T>)
-            return number(static_cast<std::uint64_t>(value));
-        else
-            return string(value);
-    }
-    const std::string& text() const { return m_text; }
-
-private:
-    void separate() {
-        if (!m_first)
-            m_text += ',';
-        m_first = false;
-    }
-    void appendString(std::string_view text) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        m_text += '"';
-        for (const char c : text) {
-            const auto byte = static_cast<unsigned char>(c);
-            if (c == '"' || c == '\\') {
-                m_text += '\\';
-                m_text += c;
-            } else if (byte < 0x20 || byte >= 0x7f) {
-                m_text += "\\u00";
-                m_text += kHex[byte >> 4];
-                m_text += kHex[byte & 0xf];
-            } else {
-                m_text += c;
-            }
-        }
-        m_text += '"';
-    }
-
-    std::string m_text;
-    bool m_first = true;
-};
-
-void writeLatency(JsonOut& json, const OpKindReport& kind) {
+void writeLatency(JsonWriter& json, const OpKindReport& kind) {
     const LatencyHistogram& latency = kind.latency;
-    json.open('{')
+    json.beginObject()
         .field("count", latency.count())
         .field("ok", kind.ok)
         .field("errors", kind.errors)
@@ -722,11 +628,11 @@ void writeLatency(JsonOut& json, const OpKindReport& kind) {
         .field("p999_us", latency.percentile(0.999))
         .field("max_us", latency.max())
         .field("mean_us", latency.mean())
-        .close('}');
+        .endObject();
 }
 
-void writeVerify(JsonOut& json, const VerifyReport& verify) {
-    json.open('{')
+void writeVerify(JsonWriter& json, const VerifyReport& verify) {
+    json.beginObject()
         .field("keys", verify.keys)
         .field("ok", verify.ok)
         .field("lost", verify.lost)
@@ -734,15 +640,15 @@ void writeVerify(JsonOut& json, const VerifyReport& verify) {
         .field("unreadable", verify.unreadable)
         .field("skipped", verify.skipped)
         .field("passed", verify.passed());
-    json.key("problems").open('[');
+    json.key("problems").beginArray();
     for (const VerifyProblem& problem : verify.examples) {
-        json.open('{')
+        json.beginObject()
             .field("key", formatKey(problem.key))
             .field("verdict", std::string_view(verdictName(problem.verdict)))
             .field("detail", std::string_view(problem.detail))
-            .close('}');
+            .endObject();
     }
-    json.close(']').close('}');
+    json.endArray().endObject();
 }
 
 std::string percentileLine(const char* name, const OpKindReport& kind) {
@@ -854,6 +760,8 @@ std::string formatSummary(const LoadReport& report) {
             << " threads, ";
         if (report.target_rate > 0)
             out << "target " << report.target_rate << " ops/s";
+        else if (report.speed > 0)
+            out << "trace timing at " << report.speed << "x";
         else
             out << "as fast as possible";
         out << "\n";
@@ -909,19 +817,20 @@ std::string formatSummary(const LoadReport& report) {
 }
 
 std::string formatJson(const LoadReport& report) {
-    JsonOut json;
-    json.open('{')
+    JsonWriter json;
+    json.beginObject()
         .field("mode", std::string_view(report.mode))
         .field("source", std::string_view(report.source))
         .field("threads", report.threads)
         .field("target_rate", report.target_rate)
+        .field("speed", report.speed)
         .field("elapsed_s", report.elapsed_s)
         .field("ops", report.ops())
         .field("ok", report.ok())
         .field("errors", report.errors())
         .field("unsent", report.unsent)
         .field("throughput_ops_s", report.throughput());
-    json.key("latency").open('{');
+    json.key("latency").beginObject();
     for (int op = 0; op < kOpCount; ++op) {
         json.key(opName(static_cast<Op>(op)));
         writeLatency(json, report.by_op[static_cast<std::size_t>(op)]);
@@ -932,15 +841,15 @@ std::string formatJson(const LoadReport& report) {
     all.errors = report.errors();
     json.key("all");
     writeLatency(json, all);
-    json.close('}');
-    json.key("errors_by_status").open('{');
+    json.endObject();
+    json.key("errors_by_status").beginObject();
     for (const auto& [status, count] : report.errors_by_status)
         json.field(status, count);
-    json.close('}');
-    json.key("error_examples").open('[');
+    json.endObject();
+    json.key("error_examples").beginArray();
     for (const std::string& example : report.error_examples)
-        json.string(example);
-    json.close(']');
+        json.value(example);
+    json.endArray();
     json.field("retries", report.client.retries)
         .field("stale_epoch_retries", report.client.stale_epoch_retries)
         .field("unavailable_retries", report.client.unavailable_retries)
@@ -948,19 +857,19 @@ std::string formatJson(const LoadReport& report) {
         .field("table_refreshes", report.client.table_refreshes)
         .field("table_epoch", report.client.table_epoch);
     json.key("preload")
-        .open('{')
+        .beginObject()
         .field("keys", report.preload.keys)
         .field("ok", report.preload.ok)
         .field("errors", report.preload.errors)
         .field("seconds", report.preload.seconds)
-        .close('}');
+        .endObject();
     json.key("trace");
     if (report.trace) {
-        json.open('{')
+        json.beginObject()
             .field("events", report.trace->events)
             .field("bad_lines", report.trace->bad_lines)
             .field("skipped", report.trace->skipped)
-            .close('}');
+            .endObject();
     } else {
         json.null();
     }
@@ -970,7 +879,7 @@ std::string formatJson(const LoadReport& report) {
     else
         json.null();
     json.field("ledger_error", std::string_view(report.ledger_error));
-    json.close('}');
+    json.endObject();
     return json.text() + "\n";
 }
 

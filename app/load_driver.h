@@ -23,6 +23,12 @@
 //
 // Threads keep their own counters and histograms behind their own mutex (uncontended except when
 // the progress line reads them), and the totals are merged at the end.
+//
+// Ledger files. --verify checks at the end of the same run. --ledger-out saves the ledger and
+// --verify-ledger checks a saved one from a later process, with no workload: that separates
+// "write" from "check" so that something can happen in between (a node killed and restarted, a
+// migration, or, in the e2e test, a key deleted behind the driver's back to prove that the check
+// catches a loss).
 
 #include "cluster_client.h"
 #include "load_options.h"
@@ -91,7 +97,8 @@ struct LoadReport {
     std::string mode;   // "scenario", "trace" or "verify-ledger"
     std::string source; // the scenario's name or the trace's path
     std::size_t threads = 0;
-    double target_rate = 0; // 0 = as fast as possible
+    double target_rate = 0; // scenario: ops/s; 0 = as fast as possible
+    double speed = 0;       // trace: its timing divided by this; 0 = as fast as possible
     double elapsed_s = 0;   // from the first intended start to the last completion
 
     std::array<OpKindReport, kOpCount> by_op; // indexed by Op

@@ -1,5 +1,7 @@
 #include "load_options.h"
 
+#include "cli_options.h"
+
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -136,34 +138,20 @@ public:
         return parsed;
     }
 
-    // Seconds: a number, or a number with ms, s, m or h.
+    // Seconds: a number, or a number with ms, s, m, h or d (the CLI's parseDuration).
     double seconds(const std::string& name, double fallback, double max) {
         if (!has(name))
             return fallback;
         const std::string value = text(name);
-        static constexpr struct {
-            const char* suffix;
-            double seconds;
-        } kUnits[] = {{"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}};
-        std::string digits = value;
-        double unit = 1;
-        for (const auto& candidate : kUnits) {
-            const std::string suffix = candidate.suffix;
-            if (value.size() > suffix.size() &&
-                value.compare(value.size() - suffix.size(), suffix.size(), suffix) == 0) {
-                digits = value.substr(0, value.size() - suffix.size());
-                unit = candidate.seconds;
-                break;
-            }
-        }
-        double parsed = 0;
-        if (!parseWholeNumber(digits, parsed) || parsed < 0)
+        TimeMs parsed = 0;
+        if (!parseDuration(value, parsed))
             return fail(name + ": '" + value + "' is not a duration (examples: 10, 10s, 500ms, 2m)",
                         fallback);
-        if (parsed * unit > max)
+        const double secondsParsed = static_cast<double>(parsed) / 1000.0;
+        if (secondsParsed > max)
             return fail(name + ": " + value + " is longer than " + formatNumber(max) + " s",
                         fallback);
-        return parsed * unit;
+        return secondsParsed;
     }
 
     template <typename T>

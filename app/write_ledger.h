@@ -24,6 +24,8 @@
 //         deleted key came back (a value where the newest acknowledged write is a delete); or the
 //         key holds content this client never wrote at a version at or above the acknowledged one
 //         (overwritten behind its back, or corrupted).
+// This assumes the ledger's client is the only writer of its keys until the check: another
+// client's put or delete of a ledger key shows up as lost (which is how the e2e test plants one).
 // Keys whose writes were all uncertain are skipped (counted, not judged): nothing was promised.
 // Keys that cannot be read are counted as unreadable. A verification passes when lost, stale and
 // unreadable are all zero.

@@ -16,6 +16,10 @@ namespace {
 
 constexpr int kReconnectMs = 1000;
 constexpr int kPushDeadlineMs = 3000;
+// A node still behind this long after a push gets the table again (the push may have failed).
+constexpr TimeMs kPushRetryMs = kPushDeadlineMs + 1000;
+// How often a cluster with fewer keys than cells is sampled again (refineCells).
+constexpr TimeMs kResampleMs = 2000;
 
 TimeMs wallNowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -27,7 +31,49 @@ OwnershipTable placeholderTable() {
     return OwnershipTable::withInitialPlacement({}, {"(connecting)"}).value();
 }
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text) {
+    return QString::fromStdString(text);
+}
+
+// The keys the nodes hold, spread evenly over each node's keys: sorted and distinct. A node that
+// does not answer adds a line to `warnings`.
+std::vector<Key> sampleKeys(const NodeDirectory& nodes, const std::vector<HostId>& ids,
+                            std::uint32_t maxKeysPerNode, int deadlineMs,
+                            std::vector<std::string>& warnings) {
+    std::vector<Key> sample;
+    for (const HostId& id : ids) {
+        const std::shared_ptr<NodeStub> stub = nodes.stub(id);
+        if (!stub)
+            continue;
+        auto context = nodes.context(deadlineMs);
+        v1::SampleKeysRequest request;
+        request.set_max_keys(maxKeysPerNode);
+        v1::SampleKeysResponse reply;
+        const grpc::Status status = stub->SampleKeys(context.get(), request, &reply);
+        if (!status.ok()) {
+            warnings.push_back(id + ": SampleKeys: " + describeStatus(status));
+            continue;
+        }
+        sample.insert(sample.end(), reply.keys().begin(), reply.keys().end());
+    }
+    std::sort(sample.begin(), sample.end());
+    sample.erase(std::unique(sample.begin(), sample.end()), sample.end());
+    return sample;
+}
+
+// Cells at quantiles of `sample`, plus every shard start so that shards hold whole cells.
+Result<KeyCells> cellsFor(const std::vector<Key>& sample, std::size_t cellCount,
+                          const OwnershipTable& table) {
+    std::vector<Key> starts = KeyCells::fromSample(sample, cellCount).starts();
+    const std::vector<Key> splits = table.splitKeys();
+    starts.insert(starts.end(), splits.begin(), splits.end());
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    Result<KeyCells> cells = KeyCells::fromStarts(std::move(starts));
+    if (!cells)
+        return Error{"key cells: " + cells.error().message};
+    return cells;
+}
 
 // Split keys that cut `sample` (sorted, distinct) into `shards` runs of about equal size.
 std::vector<Key> quantileSplits(const std::vector<Key>& sample, std::size_t shards) {
@@ -46,12 +92,14 @@ std::vector<Key> quantileSplits(const std::vector<Key>& sample, std::size_t shar
 
 // What the startup thread hands to the GUI thread.
 struct GrpcClusterConnector::Connected {
-    std::vector<HostId> ids;           // index = host index
+    std::vector<HostId> ids; // index = host index
     std::vector<std::string> addresses;
     ClusterModel cluster;
     KeyCells cells;
     OwnershipTable table = placeholderTable();
     std::vector<HostId> behind; // nodes whose table is older than the store's
+    std::vector<MigrationProgress> recovered;
+    std::size_t sampled_keys = 0; // distinct keys the cells were cut from
     std::vector<std::string> warnings;
 };
 
@@ -95,16 +143,19 @@ QString GrpcClusterConnector::name() const {
     std::string list;
     for (const std::string& endpoint : m_options.endpoints)
         list += (list.empty() ? "" : ", ") + endpoint;
-    return QStringLiteral("gRPC cluster (%1 nodes: %2)")
-        .arg(m_options.endpoints.size())
-        .arg(qs(list));
+    const std::size_t count = m_options.endpoints.size();
+    return QStringLiteral("gRPC cluster (%1 %2: %3)")
+        .arg(count)
+        .arg(count == 1 ? QStringLiteral("node") : QStringLiteral("nodes"), qs(list));
 }
 
 TimeMs GrpcClusterConnector::clusterTime() const {
     return m_lastTickMs != 0 ? m_lastTickMs : wallNowMs();
 }
 
-bool GrpcClusterConnector::drives() const { return m_store && m_store->holdsDriverLock(); }
+bool GrpcClusterConnector::drives() const {
+    return m_store && m_store->holdsDriverLock();
+}
 
 void GrpcClusterConnector::setState(ConnectorState state, const QString& detail) {
     m_state = state;
@@ -121,19 +172,36 @@ void GrpcClusterConnector::start() {
         Q_EMIT errorOccurred(qs(valid.message()));
         return;
     }
-    setState(ConnectorState::Starting, QStringLiteral("connecting to %1 nodes")
-                                           .arg(m_options.endpoints.size()));
+    setState(ConnectorState::Starting,
+             QStringLiteral("connecting to %1 nodes").arg(m_options.endpoints.size()));
     m_stopping = false;
     if (m_startThread.joinable())
         m_startThread.join();
+    const std::uint64_t generation = ++m_startGeneration;
     QPointer<GrpcClusterConnector> self(this);
-    m_startThread = std::thread([this, self] {
+    // A new executor for each start: the previous one (if any) rolls back what it still runs, so
+    // that recover() finds only migrations nobody drives.
+    m_executor.reset();
+    if (drives())
+        m_executor = std::make_unique<MigrationExecutor>(
+            *m_store, m_nodes, m_options.executor, [this, self](const MigrationProgress& progress) {
+                if (m_recovering)
+                    return; // recover() returns the outcomes; finishStart reports them
+                QMetaObject::invokeMethod(
+                    this,
+                    [this, self, progress] {
+                        if (self)
+                            onProgress(progress);
+                    },
+                    Qt::QueuedConnection);
+            });
+    m_startThread = std::thread([this, self, generation] {
         Result<Connected> connected = connectCluster();
         QMetaObject::invokeMethod(
             this,
-            [this, self, result = std::move(connected)]() mutable {
+            [this, self, generation, result = std::move(connected)]() mutable {
                 if (self)
-                    finishStart(std::move(result));
+                    finishStart(generation, std::move(result));
             },
             Qt::QueuedConnection);
     });
@@ -181,28 +249,18 @@ Result<GrpcClusterConnector::Connected> GrpcClusterConnector::connectCluster() {
     }
     for (std::size_t i = 0; i < infos.size(); ++i)
         for (const v1::PeerStatus& peer : infos[i].peers()) {
-            const auto found = std::find(connected.ids.begin(), connected.ids.end(), peer.node_id());
+            const auto found =
+                std::find(connected.ids.begin(), connected.ids.end(), peer.node_id());
             const auto j = static_cast<std::size_t>(found - connected.ids.begin());
             if (found != connected.ids.end() && peer.reachable() && j != i)
                 connected.cluster.latency.set(i, j, peer.rtt_ms());
         }
 
     // Key samples: the basis of the cells and, for a fresh cluster, of the first split keys.
-    std::vector<Key> sample;
-    for (const HostId& id : connected.ids) {
-        auto context = m_nodes.context(m_options.connect_deadline_ms);
-        v1::SampleKeysRequest request;
-        request.set_max_keys(m_options.sample_keys_per_node);
-        v1::SampleKeysResponse reply;
-        const grpc::Status status = m_nodes.stub(id)->SampleKeys(context.get(), request, &reply);
-        if (!status.ok()) {
-            connected.warnings.push_back(id + ": SampleKeys: " + describeStatus(status));
-            continue;
-        }
-        sample.insert(sample.end(), reply.keys().begin(), reply.keys().end());
-    }
-    std::sort(sample.begin(), sample.end());
-    sample.erase(std::unique(sample.begin(), sample.end()), sample.end());
+    const std::vector<Key> sample =
+        sampleKeys(m_nodes, connected.ids, m_options.sample_keys_per_node,
+                   m_options.connect_deadline_ms, connected.warnings);
+    connected.sampled_keys = sample.size();
 
     // The table: the store's, else the newest a node has, else a fresh placement.
     Result<OwnershipState> state = m_store->load();
@@ -231,27 +289,31 @@ Result<GrpcClusterConnector::Connected> GrpcClusterConnector::connectCluster() {
     if (!state->table && m_store->holdsDriverLock())
         if (Status initialized = m_store->initialize(*table); !initialized)
             return Error{initialized.message()};
+    // Migrations a previous console left unfinished: finished (committed) or rolled back before
+    // anything new starts. Blocking (retries with backoff), hence here and not on the GUI thread.
+    if (m_executor) {
+        m_recovering = true;
+        connected.recovered = m_executor->recover();
+        m_recovering = false;
+        if (!connected.recovered.empty())
+            if (Result<OwnershipState> after = m_store->load(); after && after->table)
+                table = after->table;
+    }
     for (std::size_t i = 0; i < infos.size(); ++i)
         if (infos[i].table_epoch() < table->epoch())
             connected.behind.push_back(connected.ids[i]);
 
-    // Cells: quantiles of the sample, plus every shard start so shards hold whole cells.
-    std::vector<Key> starts = KeyCells::fromSample(sample, m_options.cells).starts();
-    const std::vector<Key> splits = table->splitKeys();
-    starts.insert(starts.end(), splits.begin(), splits.end());
-    std::sort(starts.begin(), starts.end());
-    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
-    Result<KeyCells> cells = KeyCells::fromStarts(std::move(starts));
+    Result<KeyCells> cells = cellsFor(sample, m_options.cells, *table);
     if (!cells)
-        return Error{"key cells: " + cells.error().message};
+        return cells.error();
     connected.cells = std::move(cells).value();
     connected.table = std::move(*table);
     return connected;
 }
 
-void GrpcClusterConnector::finishStart(Result<Connected> connected) {
-    if (m_stopping)
-        return;
+void GrpcClusterConnector::finishStart(std::uint64_t generation, Result<Connected> connected) {
+    if (m_stopping || generation != m_startGeneration)
+        return; // stopped, or started again, meanwhile
     if (!connected) {
         setState(ConnectorState::Failed, qs(connected.error().message));
         Q_EMIT errorOccurred(qs(connected.error().message));
@@ -262,34 +324,22 @@ void GrpcClusterConnector::finishStart(Result<Connected> connected) {
     m_topology.cluster = connected->cluster;
     m_topology.cells = connected->cells;
     m_storedBytes.assign(connected->ids.size(), 0);
-    m_pushPending.assign(connected->ids.size(), 0);
+    m_memoryBytes.assign(connected->ids.size(), 0.0);
+    m_pushPending.assign(connected->ids.size(), PendingPush{});
     m_cellBytes.assign(m_topology.cells.size(), 0.0);
+    m_sampledKeys = connected->sampled_keys;
+    m_lastSampleMs = wallNowMs();
     m_table = connected->table;
     Q_EMIT topologyChanged(m_topology);
     Q_EMIT ownershipChanged(m_table);
 
     if (drives()) {
         pushTableTo(connected->behind);
-        QPointer<GrpcClusterConnector> self(this);
-        m_executor = std::make_unique<MigrationExecutor>(
-            *m_store, m_nodes, m_options.executor, [this, self](const MigrationProgress& progress) {
-                QMetaObject::invokeMethod(
-                    this,
-                    [this, self, progress] {
-                        if (self)
-                            onProgress(progress);
-                    },
-                    Qt::QueuedConnection);
-            });
-        m_recovered = m_executor->recover();
+        m_recovered = connected->recovered;
         for (const MigrationProgress& progress : m_recovered)
             Q_EMIT migrationProgress(progress);
-        if (!m_recovered.empty())
-            if (Result<OwnershipState> state = m_store->load(); state && state->table)
-                publishTable(*state->table);
     } else {
-        Q_EMIT errorOccurred(QStringLiteral("%1 is locked by %2: this console only watches")
-                                 .arg(m_store->describe(), m_store->driverLockHolder()));
+        Q_EMIT errorOccurred(qs(watchingReason()));
     }
     startStreams();
     m_lastTickMs = wallNowMs();
@@ -301,6 +351,12 @@ void GrpcClusterConnector::finishStart(Result<Connected> connected) {
 
 void GrpcClusterConnector::startStreams() {
     const std::size_t hosts = m_topology.cluster.hosts.size();
+    {
+        // Reports of a previous start may index other hosts.
+        const std::lock_guard lock(m_inboxMutex);
+        m_inbox.clear();
+        m_streaming.assign(hosts, false);
+    }
     m_streamContexts.assign(hosts, nullptr);
     for (std::size_t host = 0; host < hosts; ++host)
         m_streamThreads.emplace_back([this, host] { streamStats(host); });
@@ -326,15 +382,16 @@ void GrpcClusterConnector::streamStats(std::size_t host) {
         while (reader->Read(&report)) {
             const std::lock_guard lock(m_inboxMutex);
             m_inbox.push_back({host, report});
+            m_streaming[host] = true;
         }
         const grpc::Status status = reader->Finish();
         std::unique_lock lock(m_inboxMutex);
         m_streamContexts[host] = nullptr;
+        m_streaming[host] = false;
         if (m_stopping)
             return;
-        const QString message =
-            QStringLiteral("%1: statistics stream ended (%2); reconnecting")
-                .arg(qs(id), qs(describeStatus(status)));
+        const QString message = QStringLiteral("%1: statistics stream ended (%2); reconnecting")
+                                    .arg(qs(id), qs(describeStatus(status)));
         QMetaObject::invokeMethod(
             this, [this, message] { Q_EMIT errorOccurred(message); }, Qt::QueuedConnection);
         m_stopWake.wait_for(lock, std::chrono::milliseconds(kReconnectMs),
@@ -342,7 +399,7 @@ void GrpcClusterConnector::streamStats(std::size_t host) {
     }
 }
 
-void GrpcClusterConnector::stopThreads() {
+void GrpcClusterConnector::stopStreams() {
     {
         const std::lock_guard lock(m_inboxMutex);
         m_stopping = true;
@@ -354,8 +411,14 @@ void GrpcClusterConnector::stopThreads() {
     for (std::thread& thread : m_streamThreads)
         thread.join();
     m_streamThreads.clear();
+}
+
+void GrpcClusterConnector::stopThreads() {
+    stopStreams();
     if (m_startThread.joinable())
         m_startThread.join();
+    m_pushes.clear(); // waits for each, at most its deadline
+    m_resample = {};  // waits for it, at most the connect deadline per node
 }
 
 void GrpcClusterConnector::stop() {
@@ -369,41 +432,56 @@ void GrpcClusterConnector::stop() {
 
 void GrpcClusterConnector::onTick() {
     std::vector<NodeReport> reports;
+    std::vector<bool> streaming;
     {
         const std::lock_guard lock(m_inboxMutex);
         reports.swap(m_inbox);
+        streaming = m_streaming;
     }
     const TimeMs now = wallNowMs();
+    const std::size_t hosts = m_topology.cluster.hosts.size();
     AccessBatch batch;
     batch.start_ms = m_lastTickMs;
     batch.end_ms = now;
     batch.cells.assign(m_topology.cells.size(), CellLoad{});
-    HostUsageSample usage;
-    usage.start_ms = m_lastTickMs;
-    usage.end_ms = now;
-    usage.usage.assign(m_topology.cluster.hosts.size(), ResourceVector{});
-    std::vector<bool> reported(m_topology.cluster.hosts.size(), false);
+    // Rates × the seconds each report covers, so that reports and ticks need not line up.
+    std::vector<ResourceVector> amounts(hosts);
     std::vector<HostId> behind;
-    double opsPerS = 0.0;
     for (const NodeReport& node : reports) {
         const v1::StatsReport& report = node.report;
-        const auto cellCount =
-            std::min<std::size_t>(batch.cells.size(), static_cast<std::size_t>(report.cells_size()));
+        const auto cellCount = std::min<std::size_t>(batch.cells.size(),
+                                                     static_cast<std::size_t>(report.cells_size()));
         for (std::size_t cell = 0; cell < cellCount; ++cell) {
             const v1::CellCounters& counters = report.cells(static_cast<int>(cell));
             batch.cells[cell].add(CellLoad{counters.reads(), counters.writes(), counters.bytes(),
                                            counters.latency_us()});
         }
-        // The newest report of a node stands for its usage over the tick.
-        usage.usage[node.host] = fromProto(report.usage());
-        reported[node.host] = true;
+        const ResourceVector usage = fromProto(report.usage());
+        const double seconds = static_cast<double>(std::max<std::int64_t>(
+                                   0, report.end_unix_ms() - report.start_unix_ms())) /
+                               1000.0;
+        amounts[node.host] += usage * seconds;
+        m_memoryBytes[node.host] = usage[Resource::Memory]; // a level, not a rate
         m_storedBytes[node.host] = report.stored_bytes();
-        if (report.table_epoch() < m_table.epoch() && m_pushPending[node.host] < m_table.epoch())
+        if (needsPush(node.host, report.table_epoch(), now) &&
+            std::find(behind.begin(), behind.end(), m_topology.cluster.hosts[node.host].id) ==
+                behind.end())
             behind.push_back(m_topology.cluster.hosts[node.host].id);
     }
-    for (std::size_t host = 0; host < reported.size(); ++host)
-        if (reported[host])
-            opsPerS += usage.usage[host][Resource::Ops];
+    HostUsageSample usage;
+    usage.start_ms = m_lastTickMs;
+    usage.end_ms = now;
+    usage.usage.assign(hosts, ResourceVector{});
+    const double tickSeconds = static_cast<double>(now - m_lastTickMs) / 1000.0;
+    double opsPerS = 0.0;
+    for (std::size_t host = 0; host < hosts; ++host) {
+        if (tickSeconds > 0.0)
+            usage.usage[host] = amounts[host] * (1.0 / tickSeconds);
+        // Unknown while its stream is down: nothing rather than a stale figure.
+        usage.usage[host][Resource::Memory] =
+            host < streaming.size() && streaming[host] ? m_memoryBytes[host] : 0.0;
+        opsPerS += usage.usage[host][Resource::Ops];
+    }
     m_lastTickMs = now;
 
     if (!drives()) {
@@ -414,10 +492,68 @@ void GrpcClusterConnector::onTick() {
     } else if (!behind.empty()) {
         pushTableTo(behind);
     }
+    reapPushes();
     updateCellBytes(m_storedBytes);
     Q_EMIT accessBatch(batch);
     Q_EMIT hostUsage(usage);
     Q_EMIT clockAdvanced(now, opsPerS);
+    refineCells(now);
+}
+
+// A cluster that held fewer keys than cells at the start (a fresh one) got coarse cells: the
+// planner cannot split what it cannot tell apart. Sample again every few seconds, off the GUI
+// thread, and cut finer cells once the keys are there: when the sample fills the cells, or holds
+// four times the keys of the current cut (so a slowly filling cluster is re-cut a few times, not
+// every tick). Each cut is a new topology (the session starts its history again): this happens
+// in a fresh cluster's first minutes only.
+void GrpcClusterConnector::refineCells(TimeMs now) {
+    // As many keys as cells, or as many as the sampling can return.
+    const std::size_t wanted = std::min<std::size_t>(
+        m_options.cells, m_options.sample_keys_per_node * m_topology.cluster.hosts.size());
+    if (m_sampledKeys >= wanted || m_state != ConnectorState::Running)
+        return;
+    if (m_resample.valid()) {
+        if (m_resample.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+            return;
+        const std::vector<Key> sample = m_resample.get();
+        if (sample.size() >= wanted || sample.size() >= 4 * std::max<std::size_t>(m_sampledKeys, 1))
+            recutCells(sample);
+        return;
+    }
+    if (now - m_lastSampleMs < kResampleMs)
+        return;
+    m_lastSampleMs = now;
+    std::vector<HostId> ids;
+    for (const Host& host : m_topology.cluster.hosts)
+        ids.push_back(host.id);
+    m_resample = std::async(std::launch::async, [this, ids] {
+        std::vector<std::string> ignored; // a node that is down is reported by its stream
+        return sampleKeys(m_nodes, ids, m_options.sample_keys_per_node,
+                          m_options.connect_deadline_ms, ignored);
+    });
+}
+
+void GrpcClusterConnector::recutCells(const std::vector<Key>& sample) {
+    Result<KeyCells> cells = cellsFor(sample, m_options.cells, m_table);
+    if (!cells)
+        return; // keep the cells there are
+    // The streams count by cells given when they open: open them again with the new ones. The
+    // reports of the old cells that did not make it into a batch yet are dropped (one tick).
+    stopStreams();
+    m_stopping = false;
+    m_topology.cells = std::move(cells).value();
+    m_sampledKeys = sample.size();
+    m_cellBytes.assign(m_topology.cells.size(), 0.0);
+    updateCellBytes(m_storedBytes);
+    Q_EMIT topologyChanged(m_topology);
+    startStreams();
+}
+
+bool GrpcClusterConnector::needsPush(std::size_t host, std::uint64_t nodeEpoch, TimeMs now) const {
+    if (nodeEpoch >= m_table.epoch())
+        return false;
+    const PendingPush& pending = m_pushPending[host];
+    return pending.epoch < m_table.epoch() || now - pending.at_ms >= kPushRetryMs;
 }
 
 void GrpcClusterConnector::updateCellBytes(const std::vector<std::uint64_t>& storedBytes) {
@@ -438,38 +574,68 @@ void GrpcClusterConnector::updateCellBytes(const std::vector<std::uint64_t>& sto
 }
 
 void GrpcClusterConnector::pushTableTo(const std::vector<HostId>& nodes) {
+    reapPushes();
     const OwnershipTable table = m_table;
+    const TimeMs now = wallNowMs();
     for (const HostId& id : nodes) {
         const auto host = m_topology.cluster.indexOf(id);
         if (host)
-            m_pushPending[*host] = table.epoch();
-        // Off the GUI thread: a node that is down would hold the window for the deadline.
+            m_pushPending[*host] = PendingPush{table.epoch(), now};
+        // Off the GUI thread: a node that is down would hold the window for the deadline. A
+        // failure needs no report: the node's next report shows it behind, and it gets the table
+        // again (needsPush).
         std::shared_ptr<NodeStub> stub = m_nodes.stub(id);
         if (!stub)
             continue;
-        std::thread([stub, table, context = m_nodes.context(kPushDeadlineMs)]() mutable {
-            v1::InstallTableRequest request;
-            *request.mutable_table() = toProto(table);
-            v1::InstallTableResponse reply;
-            (void)stub->InstallTable(context.get(), request, &reply);
-        }).detach();
+        m_pushes.push_back(std::async(std::launch::async,
+                                      [stub, table, context = m_nodes.context(kPushDeadlineMs)] {
+                                          v1::InstallTableRequest request;
+                                          *request.mutable_table() = toProto(table);
+                                          v1::InstallTableResponse reply;
+                                          (void)stub->InstallTable(context.get(), request, &reply);
+                                      }));
     }
+}
+
+void GrpcClusterConnector::reapPushes() {
+    std::erase_if(m_pushes, [](const std::future<void>& push) {
+        return push.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
 }
 
 void GrpcClusterConnector::publishTable(OwnershipTable table) {
     m_table = std::move(table);
-    m_pushPending.assign(m_pushPending.size(), 0);
+    m_pushPending.assign(m_pushPending.size(), PendingPush{});
     Q_EMIT ownershipChanged(m_table);
 }
 
 // --- Moves and boundaries ---------------------------------------------------------------------
 
+// Why a console without the driver lock may not change anything.
+std::string GrpcClusterConnector::watchingReason() const {
+    const QString holder = m_store->driverLockHolder();
+    if (holder.isEmpty()) // the driver has gone since: connecting again makes this one drive
+        return m_store->describe().toStdString() +
+               " was locked by another console when this one connected; this console only "
+               "watches";
+    return m_store->describe().toStdString() + " is locked by " + holder.toStdString() +
+           "; this console only watches";
+}
+
 Status GrpcClusterConnector::refuseUnlessDriving(const std::string& what) const {
     if (m_state != ConnectorState::Running)
         return Error{what + ": the cluster is not connected"};
     if (!drives() || !m_executor)
-        return Error{what + ": " + m_store->describe().toStdString() + " is locked by " +
-                     m_store->driverLockHolder().toStdString() + "; this console only watches"};
+        return Error{what + ": " + watchingReason()};
+    return {};
+}
+
+// Running moves stay under control after stop(): they go on until they end or are aborted.
+Status GrpcClusterConnector::controlsMoves(const std::string& what) const {
+    if (!drives())
+        return Error{what + ": " + watchingReason()};
+    if (!m_executor)
+        return Error{what + ": no migration is running"};
     return {};
 }
 
@@ -481,20 +647,20 @@ Result<MigrationId> GrpcClusterConnector::executeMove(const MoveInstruction& mov
 }
 
 Status GrpcClusterConnector::pauseMove(MigrationId id) {
-    if (!m_executor)
-        return Error{"no migration is running"};
+    if (Status allowed = controlsMoves("cannot pause move " + std::to_string(id)); !allowed)
+        return allowed;
     return m_executor->pause(id);
 }
 
 Status GrpcClusterConnector::resumeMove(MigrationId id) {
-    if (!m_executor)
-        return Error{"no migration is running"};
+    if (Status allowed = controlsMoves("cannot resume move " + std::to_string(id)); !allowed)
+        return allowed;
     return m_executor->resume(id);
 }
 
 Status GrpcClusterConnector::abortMove(MigrationId id) {
-    if (!m_executor)
-        return Error{"no migration is running"};
+    if (Status allowed = controlsMoves("cannot abort move " + std::to_string(id)); !allowed)
+        return allowed;
     return m_executor->abort(id);
 }
 

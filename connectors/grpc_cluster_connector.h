@@ -8,23 +8,32 @@
 // (node ids, capacities, peer RTTs, epochs; unreachable endpoints are reported and skipped); the
 // table comes from the ownership store, or, when the store is empty, from the node with the
 // highest epoch, or, when no node has one either, from an initial placement over key samples
-// (initial_shards_per_node shards per node, cut at quantiles of SampleKeys); a store that holds no
-// table is initialized with it, and every node behind the store gets it (InstallTable). Key cells
-// are quantiles of the key samples merged with the shard boundaries, so every shard holds whole
-// cells. Then the executor recovers migrations a previous console left unfinished.
+// (initial_shards_per_node shards per node, cut at quantiles of SampleKeys; one shard when the
+// nodes hold no keys yet); a store that holds no table is initialized with it, and every node
+// behind the store gets it (InstallTable). Key cells are quantiles of the key samples merged with
+// the shard boundaries, so every shard holds whole cells. A cluster with fewer keys than cells
+// (a fresh one) is sampled again every 2 s while running, and the cells are cut again
+// (topologyChanged) once the keys are there. Then, still on that thread, the executor recovers
+// migrations a previous console left unfinished (their outcomes are reported once the cluster is
+// shown).
 //
 // Running: one WatchStats stream per node, on its own thread, reconnecting every second while a
 // node is down; a timer on the GUI thread (stats_interval_ms) sums the cells of the reports that
-// arrived into one AccessBatch over [previous tick, now), emits each node's usage and the clock
-// (wall time: a live cluster runs in real time), and pushes the store's table to any node whose
-// report shows an older epoch. Stored bytes per cell are each node's stored bytes spread evenly
-// over the cells of the shards it owns (cells hold about equal numbers of sampled keys).
+// arrived into one AccessBatch over [previous tick, now), emits each node's usage (its reported
+// rates weighted by the time each report covers, over the tick; its memory as last reported
+// while its stream is up, 0 while it is down) and the clock (wall time: a live cluster runs in
+// real time), and pushes the store's table to any node whose report shows an older epoch (again
+// every few seconds while it stays behind: a push to a node that was down fails). Stored bytes
+// per cell are each node's stored bytes spread evenly over the cells of the shards it owns
+// (cells hold about equal numbers of sampled keys).
 //
 // Driving: the store's driver lock decides. Without it (another console drives), the connector
 // only watches: it re-reads the store's table every tick, and moves and boundary changes are
 // refused naming the lock holder.
 //
 // Threads: signals are emitted on the connector's (GUI) thread; executor progress is queued there.
+// Table pushes run on their own threads (a node that is down would hold the window for the
+// deadline); stop() and the destructor wait for them, at most that deadline.
 
 #include "cluster_connector.h"
 #include "migration_executor.h"
@@ -35,6 +44,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -94,42 +104,61 @@ private:
         std::size_t host = 0; // index into m_topology.cluster.hosts
         v1::StatsReport report;
     };
+    struct PendingPush {
+        std::uint64_t epoch = 0; // the table epoch last pushed to the node
+        TimeMs at_ms = 0;        // when (wall time)
+    };
 
     Result<Connected> connectCluster(); // runs on the startup thread
-    void finishStart(Result<Connected> connected);
+    void finishStart(std::uint64_t generation, Result<Connected> connected);
     void setState(ConnectorState state, const QString& detail);
     void startStreams();
+    void stopStreams();
     void stopThreads();
     void streamStats(std::size_t host); // runs on a stream thread
     void onTick();
+    void refineCells(TimeMs now);
+    void recutCells(const std::vector<Key>& sample);
+    bool needsPush(std::size_t host, std::uint64_t nodeEpoch, TimeMs now) const;
     void pushTableTo(const std::vector<HostId>& nodes);
+    void reapPushes();
     void publishTable(OwnershipTable table);
     void onProgress(const MigrationProgress& progress);
+    std::string watchingReason() const;
     Status refuseUnlessDriving(const std::string& what) const;
+    Status controlsMoves(const std::string& what) const;
     void updateCellBytes(const std::vector<std::uint64_t>& storedBytes);
 
     GrpcClusterOptions m_options;
     std::unique_ptr<OwnershipStore> m_store;
     NodeDirectory m_nodes;
     std::unique_ptr<MigrationExecutor> m_executor;
+    std::atomic<bool> m_recovering{false}; // the executor's reports during recover() are dropped
 
     ConnectorState m_state = ConnectorState::Stopped;
     ClusterTopology m_topology;
     OwnershipTable m_table;
     std::vector<double> m_cellBytes;
     std::vector<std::uint64_t> m_storedBytes; // per host, from the last report
+    std::vector<double> m_memoryBytes;        // per host, from the last report
     std::vector<MigrationProgress> m_recovered;
     QTimer m_tick;
     TimeMs m_lastTickMs = 0;
 
     std::thread m_startThread;
+    std::uint64_t m_startGeneration = 0; // a start's result is dropped once another start began
     std::vector<std::thread> m_streamThreads;
     std::atomic<bool> m_stopping{false};
-    std::mutex m_inboxMutex;
+    std::mutex m_inboxMutex; // guards m_inbox, m_streaming and m_streamContexts
     std::condition_variable m_stopWake;
     std::vector<NodeReport> m_inbox;
+    std::vector<bool> m_streaming; // per host: its stream is delivering reports
     std::vector<std::shared_ptr<grpc::ClientContext>> m_streamContexts; // to cancel on stop
-    std::vector<std::uint64_t> m_pushPending; // epochs being pushed per host (GUI thread)
+    std::vector<PendingPush> m_pushPending;                             // per host (GUI thread)
+    std::vector<std::future<void>> m_pushes; // InstallTable calls in flight (GUI thread)
+    std::size_t m_sampledKeys = 0;           // distinct keys the cells were cut from
+    TimeMs m_lastSampleMs = 0;
+    std::future<std::vector<Key>> m_resample; // a sample in flight (refineCells)
 };
 
 } // namespace rangepilot

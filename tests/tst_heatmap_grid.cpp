@@ -36,6 +36,8 @@ private Q_SLOTS:
     void observedColumnsAreTheLoadMapsRates();
     void projectedColumnsFollowNow();
     void generatedTraceMatchesAnIndependentCount();
+    void partlyCoveredBucketsShowTheirRateSoFar_data();
+    void partlyCoveredBucketsShowTheirRateSoFar();
 };
 
 void TestHeatmapGrid::observedColumnsAreTheLoadMapsRates_data() {
@@ -151,6 +153,47 @@ void TestHeatmapGrid::generatedTraceMatchesAnIndependentCount() {
             QCOMPARE(grid.at(column, row), expected);
         }
     }
+}
+
+void TestHeatmapGrid::partlyCoveredBucketsShowTheirRateSoFar_data() {
+    QTest::addColumn<TimeMs>("from");          // ObservedSpan::from_ms, after the base minute
+    QTest::addColumn<TimeMs>("currentFrom");   // ObservedSpan::current_from_ms
+    QTest::addColumn<TimeMs>("to");            // ObservedSpan::to_ms
+    QTest::addColumn<double>("firstSeconds");  // what the first column's 60 counts are over
+    QTest::addColumn<double>("newestSeconds"); // what the newest column's 60 counts are over
+    // A live cluster connected 45 s into minute 0; now is 15 s into minute 2.
+    QTest::newRow("connected mid-bucket")
+        << TimeMs{45'000} << TimeMs{120'000} << TimeMs{135'000} << 15.0 << 15.0;
+    // Rounds of 5 s, one straddling minute 2's start: its counts landed in minute 2.
+    QTest::newRow("a round straddles the boundary")
+        << TimeMs{0} << TimeMs{118'000} << TimeMs{128'000} << 60.0 << 10.0;
+    // Whole buckets: every column is divided by its width, as without a span.
+    QTest::newRow("whole buckets")
+        << TimeMs{0} << TimeMs{120'000} << TimeMs{180'000} << 60.0 << 60.0;
+}
+
+void TestHeatmapGrid::partlyCoveredBucketsShowTheirRateSoFar() {
+    QFETCH(TimeMs, from);
+    QFETCH(TimeMs, currentFrom);
+    QFETCH(TimeMs, to);
+    QFETCH(double, firstSeconds);
+    QFETCH(double, newestSeconds);
+    constexpr TimeMs base = 1767571200000;
+    const KeyCells cells = KeyCells::fromStarts({""}).value();
+    LoadMapOptions options;
+    options.bucket_ms = kMinute;
+    LoadMap map(cells, options);
+    for (const TimeMs minute : {0, 1, 2})
+        map.addCounts(base + minute * kMinute + 59'000, 0, CellLoad{60, 0, 0, 0});
+    const HeatmapGrid whole = buildHeatmap(map, LoadMetric::Ops, 3);
+    const HeatmapGrid grid = buildHeatmap(map, LoadMetric::Ops, 3, nullptr,
+                                          ObservedSpan{base + from, base + to, base + currentFrom});
+    QCOMPARE(grid.columns, std::size_t(3));
+    QCOMPARE(whole.at(0, 0), 1.0);
+    QCOMPARE(whole.at(2, 0), 1.0);
+    QCOMPARE(grid.at(0, 0), 60.0 / firstSeconds);
+    QCOMPARE(grid.at(1, 0), 1.0); // a bucket in the middle is covered whole
+    QCOMPARE(grid.at(2, 0), 60.0 / newestSeconds);
 }
 
 QTEST_APPLESS_MAIN(TestHeatmapGrid)

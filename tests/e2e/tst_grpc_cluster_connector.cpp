@@ -4,7 +4,9 @@
 // the nodes' table), access counts in the right cells, host usage, a shadowed move to Done, a
 // split that every node installs, a second console on the same store that only watches and
 // follows the first one's commits, and a node killed with SIGKILL whose statistics stream comes
-// back after a restart, and which gets the table committed while it was down.
+// back after a restart; and a node that missed a commit and came back when no peer could tell it,
+// which the connector brings up to date. Last, on a second cluster that holds neither a table nor
+// keys: the connector installs a first table, and cuts finer cells once keys arrive.
 //
 // Layout: keys key000..key299, shards [, key100) [key100, key200) [key200, +inf).
 
@@ -79,6 +81,8 @@ private Q_SLOTS:
     void splitReachesEveryNode();
     void secondConsoleOnlyWatches();
     void reconnectsToAKilledNode();
+    void pushesTheTableToANodeThatMissedIt();
+    void freshClusterGetsATableAndFinerCells();
 
 private:
     GrpcClusterOptions connectorOptions();
@@ -506,7 +510,7 @@ void TestGrpcClusterConnector::reconnectsToAKilledNode() {
                              kReportTimeoutMs);
     QVERIFY(!hostReported(host));
 
-    // A change committed while it is down: the push to it fails, and it must catch up later.
+    // A change committed while it is down: it catches up when it returns (from its peers here).
     const OwnershipTable before = m_connector->ownership();
     SplitInstruction split;
     split.shard = before.shardFor(keyOf(260)).id;
@@ -525,7 +529,6 @@ void TestGrpcClusterConnector::reconnectsToAKilledNode() {
         if (m_connector->ownership().shardFor(keyOf(i)).owner == name.toStdString())
             key = keyOf(i);
     QVERIFY(!key.empty());
-    // The connector brought it up to date (its reports showed the older epoch).
     QTRY_COMPARE_WITH_TIMEOUT(nodeEpoch(victim), m_connector->ownership().epoch(),
                               kReportTimeoutMs);
     const CellIndex cell = m_connector->topology().cells.cellOf(key);
@@ -543,6 +546,123 @@ void TestGrpcClusterConnector::reconnectsToAKilledNode() {
     const grpc::Status status = m_cluster.call(victim, &v1::NodeAgent::Stub::Get, request, &reply);
     QVERIFY2(status.ok() && reply.found(), describeStatus(status).c_str());
     QTRY_COMPARE_WITH_TIMEOUT(readsOfCell(), std::uint64_t{1}, kReportTimeoutMs);
+}
+
+void TestGrpcClusterConnector::pushesTheTableToANodeThatMissedIt() {
+    if (!running())
+        QSKIP("the connector did not start");
+    // n3 misses a commit; then its peers go too, so when it returns it has no one to learn the
+    // table from but the connector (whose first push to it failed).
+    NodeProcess& victim = m_cluster.node(2);
+    victim.kill9();
+    const OwnershipTable before = m_connector->ownership();
+    SplitInstruction split;
+    split.shard = before.shardFor(keyOf(20)).id;
+    split.at = keyOf(20);
+    split.new_shard = before.nextFreeShardId();
+    const Status changed = m_connector->changeBoundaries({split}, {});
+    QVERIFY2(changed.ok(), changed.message().c_str());
+    const std::uint64_t epoch = m_connector->ownership().epoch();
+    QTRY_VERIFY_WITH_TIMEOUT(nodeEpoch(0) == epoch && nodeEpoch(1) == epoch, kReportTimeoutMs);
+    m_cluster.node(0).kill9();
+    m_cluster.node(1).kill9();
+
+    QVERIFY2(victim.restart(), qPrintable(victim.errorString()));
+    QCOMPARE(nodeEpoch(2), before.epoch()); // nobody told it
+    QTRY_COMPARE_WITH_TIMEOUT(nodeEpoch(2), epoch, kStartTimeoutMs);
+
+    for (int node : {0, 1})
+        QVERIFY2(m_cluster.node(node).restart(), qPrintable(m_cluster.node(node).errorString()));
+    for (int node = 0; node < m_cluster.size(); ++node)
+        QTRY_COMPARE_WITH_TIMEOUT(nodeEpoch(node), epoch, kReportTimeoutMs);
+    QCOMPARE(m_connector->state(), ConnectorState::Running);
+}
+
+void TestGrpcClusterConnector::freshClusterGetsATableAndFinerCells() {
+    NodeCluster fresh;
+    NodeClusterOptions options;
+    options.nodeCount = 3;
+    options.installTable = false;
+    options.token = QStringLiteral("fresh-token");
+    QVERIFY2(fresh.start(options), qPrintable(fresh.errorString()));
+    GrpcClusterOptions connectorOptions;
+    for (int i = 0; i < fresh.size(); ++i)
+        connectorOptions.endpoints.push_back(fresh.node(i).address().toStdString());
+    connectorOptions.security = fresh.security();
+    connectorOptions.cells = kCells;
+    connectorOptions.stats_interval_ms = 200;
+    auto store = LocalFileOwnershipStore::open(fresh.directory() + QStringLiteral("/own.json"),
+                                               LocalFileOwnershipStore::OpenMode::Driver);
+    QVERIFY(store.ok());
+    LocalFileOwnershipStore* storeHandle = store.value().get();
+    GrpcClusterConnector connector(connectorOptions, std::move(store).value());
+    std::vector<ClusterTopology> topologies;
+    std::vector<AccessBatch> batches;
+    connect(&connector, &ClusterConnector::topologyChanged, this,
+            [&topologies](const ClusterTopology& topology) { topologies.push_back(topology); });
+    connect(&connector, &ClusterConnector::accessBatch, this,
+            [&batches](const AccessBatch& batch) { batches.push_back(batch); });
+    connector.start();
+    QTRY_COMPARE_WITH_TIMEOUT(connector.state(), ConnectorState::Running, kStartTimeoutMs);
+
+    // Nobody had a table: the connector placed one (no keys: one shard), stored and installed it.
+    const OwnershipTable table = connector.ownership();
+    QVERIFY(table.epoch() >= 1);
+    QCOMPARE(table.shardCount(), std::size_t{1});
+    const Result<OwnershipState> state = storeHandle->load();
+    QVERIFY(state.ok() && state->table.has_value());
+    QVERIFY(*state->table == table);
+    const auto epochOf = [&fresh](int node) {
+        v1::OwnershipTable reply;
+        const grpc::Status status =
+            fresh.call(node, &v1::NodeAgent::Stub::GetTable, v1::GetTableRequest{}, &reply);
+        return status.ok() ? reply.epoch() : 0;
+    };
+    for (int node = 0; node < fresh.size(); ++node)
+        QTRY_COMPARE_WITH_TIMEOUT(epochOf(node), table.epoch(), kReportTimeoutMs);
+    QCOMPARE(topologies.size(), std::size_t{1});
+    QCOMPARE(topologies.front().cells.size(), std::size_t{1}); // nothing to cut by yet
+
+    // Keys arrive: the cells are cut again, finer.
+    const int owner = fresh.indexOf(table.shards().front().owner);
+    QVERIFY(owner >= 0);
+    for (int i = 0; i < 200; ++i) {
+        v1::PutRequest put;
+        put.set_epoch(table.epoch());
+        put.set_key(keyOf(i));
+        put.set_value(valueOf(keyOf(i)));
+        v1::PutResponse reply;
+        const grpc::Status status = fresh.call(owner, &v1::NodeAgent::Stub::Put, put, &reply);
+        QVERIFY2(status.ok(), describeStatus(status).c_str());
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(topologies.size(), std::size_t{2}, kReportTimeoutMs);
+    const KeyCells& cells = topologies.back().cells;
+    QVERIFY(cells.size() >= std::size_t{kCells});
+    QCOMPARE(connector.topology().cells.size(), cells.size());
+    QCOMPARE(connector.cellDataBytes().size(), cells.size());
+
+    // And the streams count by the new cells.
+    batches.clear();
+    for (int i = 0; i < 7; ++i) {
+        v1::GetRequest get;
+        get.set_epoch(table.epoch());
+        get.set_key(keyOf(120));
+        v1::GetResponse reply;
+        const grpc::Status status = fresh.call(owner, &v1::NodeAgent::Stub::Get, get, &reply);
+        QVERIFY2(status.ok() && reply.found(), describeStatus(status).c_str());
+    }
+    const CellIndex cell = cells.cellOf(keyOf(120));
+    const auto reads = [&] {
+        std::uint64_t total = 0;
+        for (const AccessBatch& batch : batches)
+            if (batch.cells.size() == cells.size())
+                total += batch.cells[cell].reads;
+        return total;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(reads(), std::uint64_t{7}, kReportTimeoutMs);
+    for (const AccessBatch& batch : batches)
+        QCOMPARE(batch.cells.size(), cells.size());
+    connector.stop();
 }
 
 QTEST_GUILESS_MAIN(TestGrpcClusterConnector)

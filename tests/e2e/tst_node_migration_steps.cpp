@@ -6,7 +6,7 @@
 // encoding of the persisted fences is checked here too (the header defines it inline, since this
 // test does not link the node library).
 
-#include "../../node/node_migrations.h"
+#include "node_migrations.h"
 #include "key.h"
 #include "node_cluster.h"
 #include "proto_convert.h"
@@ -1105,7 +1105,7 @@ void TestNodeMigrationSteps::liveCutoverAndAbortClearTheirFences() {
     QVERIFY_OK(abort(cluster, move.source, 64));
     QVERIFY_OK(abort(cluster, move.target, 64));
     QVERIFY(killAndRestartSource(cluster, move));
-    QVERIFY(statusOn(cluster, move.source, 64).state() == v1::MIGRATION_STATE_UNSPECIFIED);
+    QCOMPARE(statusOn(cluster, move.source, 64).state(), v1::MIGRATION_STATE_UNSPECIFIED);
     QVERIFY_OK(cluster.put(testKey(2), valueFor(2, 2)));
 
     // Cut over while the source ran: after a kill -9 nothing is fenced, the range is refused by

@@ -33,10 +33,26 @@ std::size_t projectedColumnCount(const CellProjection& projection, TimeMs column
     return static_cast<std::size_t>(horizon / columnMs);
 }
 
+// The seconds the counts of the bucket starting at `start` cover: its width, or with `span`, from
+// the first counts (first bucket) or the newest bucket's first counts (newest) to the last counts.
+// The width when that is empty: nothing was counted there anyway.
+double coveredSeconds(TimeMs start, TimeMs width, bool newest,
+                      const std::optional<ObservedSpan>& span) {
+    TimeMs from = start;
+    TimeMs to = start + width;
+    if (span) {
+        from = newest ? span->current_from_ms : std::max(from, span->from_ms);
+        to = newest ? span->to_ms : to;
+    }
+    return static_cast<double>(to > from ? to - from : width) / 1000.0;
+}
+
 void fillObserved(HeatmapGrid& grid, const LoadMap& observed, LoadMetric metric,
-                  std::size_t firstOffset) {
-    const double bucketSeconds = static_cast<double>(grid.column_ms) / 1000.0;
+                  std::size_t firstOffset, const std::optional<ObservedSpan>& span) {
     for (std::size_t column = 0; column < grid.observed_columns; ++column) {
+        const double bucketSeconds =
+            coveredSeconds(grid.start_ms + static_cast<TimeMs>(column) * grid.column_ms,
+                           grid.column_ms, column + 1 == grid.observed_columns, span);
         for (std::size_t row = 0; row < grid.rows; ++row)
             grid.values[column * grid.rows + row] =
                 observedValue(observed.at(firstOffset + column, static_cast<CellIndex>(row)),
@@ -61,7 +77,7 @@ void fillProjected(HeatmapGrid& grid, const CellProjection& projection, LoadMetr
 } // namespace
 
 HeatmapGrid buildHeatmap(const LoadMap& observed, LoadMetric metric, std::size_t observedColumns,
-                         const CellProjection* projection) {
+                         const CellProjection* projection, std::optional<ObservedSpan> span) {
     HeatmapGrid grid;
     grid.column_ms = observed.options().bucket_ms;
     grid.rows = observed.cells().size();
@@ -74,7 +90,7 @@ HeatmapGrid buildHeatmap(const LoadMap& observed, LoadMetric metric, std::size_t
     grid.columns = grid.observed_columns +
                    (withProjection ? projectedColumnCount(*projection, grid.column_ms) : 0);
     grid.values.assign(grid.columns * grid.rows, 0.0);
-    fillObserved(grid, observed, metric, firstOffset);
+    fillObserved(grid, observed, metric, firstOffset, span);
     if (withProjection)
         fillProjected(grid, *projection, metric);
     return grid;

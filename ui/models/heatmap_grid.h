@@ -32,14 +32,27 @@ struct HeatmapGrid {
     TimeMs nowMs() const { return start_ms + static_cast<TimeMs>(observed_columns) * column_ms; }
 };
 
+// The time the load map's counts cover: [from_ms, to_ms). Counts of a span that straddles a
+// bucket boundary land in the bucket it ends in, so the newest bucket's counts cover
+// [current_from_ms, to_ms), which may start before the bucket.
+struct ObservedSpan {
+    TimeMs from_ms = 0;
+    TimeMs to_ms = 0;
+    TimeMs current_from_ms = 0;
+};
+
 // The resource the projection carries for a metric, or nullopt when none does.
 std::optional<Resource> projectedResource(LoadMetric metric);
 
 // The newest `observedColumns` buckets of the load map's fine tier (fewer when it holds fewer) and,
 // when `projection` is given, the projected columns after them, one per bucket width up to the
 // projection's horizon. A projection step wider than a bucket covers several columns; the
-// projection must have as many cells as the map.
+// projection must have as many cells as the map. With `span`, the first and the newest bucket
+// (which the counts may cover only in part: the one a live cluster was connected in, the one in
+// progress) are divided by the seconds their counts cover rather than by their width, so that
+// they show the rate so far, not a fraction of it.
 HeatmapGrid buildHeatmap(const LoadMap& observed, LoadMetric metric, std::size_t observedColumns,
-                         const CellProjection* projection = nullptr);
+                         const CellProjection* projection = nullptr,
+                         std::optional<ObservedSpan> span = std::nullopt);
 
 } // namespace rangepilot

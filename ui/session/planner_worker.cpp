@@ -68,6 +68,14 @@ RoundOutcome PlannerEngine::runRound(const RoundInput& input) {
     const TimeMs countedAt = input.now - 1;
     for (CellIndex cell = 0; cell < m_cells.size() && cell < input.cell_counts.size(); ++cell)
         m_loadMap.addCounts(countedAt, cell, input.cell_counts[cell]);
+    // What the counts cover, so that a bucket in progress shows its rate so far (buildHeatmap).
+    const TimeMs roundStart = input.now - input.round_ms;
+    const std::int64_t bucket = floorDiv(countedAt, m_loadMap.options().bucket_ms);
+    if (!m_observed || bucket != m_observedBucket)
+        m_observed =
+            ObservedSpan{m_observed ? m_observed->from_ms : roundStart, input.now, roundStart};
+    m_observed->to_ms = input.now;
+    m_observedBucket = bucket;
 
     const std::vector<ResourceVector> rates = cellRates(input);
     const ClusterModel cluster = withBackground(input, rates);
@@ -94,7 +102,7 @@ RoundOutcome PlannerEngine::runRound(const RoundInput& input) {
 
 HeatmapGrid PlannerEngine::heatmap(LoadMetric metric) const {
     const CellProjection* projection = m_planned ? &m_policy.lastProjection() : nullptr;
-    return buildHeatmap(m_loadMap, metric, m_options.heatmap_columns, projection);
+    return buildHeatmap(m_loadMap, metric, m_options.heatmap_columns, projection, m_observed);
 }
 
 ClusterModel PlannerEngine::withBackground(const RoundInput& input,

@@ -123,7 +123,9 @@ private:
     PlannerEngineOptions m_options;
     LoadMap m_loadMap;
     PredictivePolicy m_policy;
-    bool m_planned = false; // a projection exists
+    bool m_planned = false;                 // a projection exists
+    std::optional<ObservedSpan> m_observed; // what the rounds so far covered
+    std::int64_t m_observedBucket = 0;      // the bucket the last round counted in
 };
 
 // Ops, network bytes, disk bytes (the writes' share) and service time per second of `seconds`.

@@ -212,28 +212,28 @@ void MainWindow::buildToolBar() {
     QAction* connectAction =
         bar->addAction(tr("Connect…"), this, &MainWindow::openConnectionDialog);
     connectAction->setToolTip(tr("Choose the cluster or trace to watch"));
-    bar->addSeparator();
+    m_playbackActions << bar->addSeparator();
     m_playAction = bar->addAction(tr("Pause"), this, &MainWindow::togglePlayback);
     m_playAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Space));
     m_playAction->setToolTip(tr("Pause or resume cluster time (Ctrl+Space)"));
-    bar->addWidget(new QLabel(tr("  Speed "), bar));
+    m_playbackActions << m_playAction << bar->addWidget(new QLabel(tr("  Speed "), bar));
     m_speed = new QComboBox(bar);
     m_speed->setObjectName(QStringLiteral("speedCombo"));
     for (const SpeedChoice& choice : kSpeeds)
         m_speed->addItem(QString::fromUtf8(choice.label), choice.speed);
     m_speed->setToolTip(tr("Cluster seconds per wall second"));
     connect(m_speed, &QComboBox::activated, this, &MainWindow::applySpeedChoice);
-    bar->addWidget(m_speed);
-    bar->addWidget(new QLabel(tr("   Position "), bar));
+    m_playbackActions << bar->addWidget(m_speed)
+                      << bar->addWidget(new QLabel(tr("   Position "), bar));
     m_seek = new QSlider(Qt::Horizontal, bar);
     m_seek->setObjectName(QStringLiteral("seekSlider"));
     m_seek->setRange(0, 1000);
     m_seek->setMinimumWidth(260);
     m_seek->setToolTip(tr("Drag to seek (trace replay)"));
     connect(m_seek, &QSlider::sliderReleased, this, &MainWindow::seekToSlider);
-    bar->addWidget(m_seek);
+    m_playbackActions << bar->addWidget(m_seek);
     m_seekLabel = new QLabel(bar);
-    bar->addWidget(m_seekLabel);
+    m_playbackActions << bar->addWidget(m_seekLabel);
 }
 
 void MainWindow::buildMenus() {
@@ -456,6 +456,8 @@ void MainWindow::refreshStatus() {
 
 void MainWindow::refreshPlayback() {
     const bool playable = m_playback != nullptr;
+    for (QAction* action : m_playbackActions)
+        action->setVisible(playable);
     m_playAction->setEnabled(playable);
     m_speed->setEnabled(playable);
     m_seek->setEnabled(playable && m_playback->canSeek());

@@ -5,8 +5,9 @@
 // chart and the top growing and declining ranges (right), and the migrations, ownership table,
 // hosts and audit log (bottom, tabbed). Every dock can be moved, closed and reopened (View menu);
 // the layout is saved on close and restored on start. The toolbar plays, pauses, speeds up and
-// seeks connectors that play load in their own time; the status bar shows the connector's state,
-// cluster time, event rate, the planner and the moves running.
+// seeks connectors that play load in their own time (hidden for a live cluster, which has no
+// such controls); the status bar shows the connector's state, cluster time, event rate, the
+// planner and the moves running.
 //
 // The window holds no state of its own beyond the layout: it shows a ConsoleSession's models and
 // forwards actions to it. setSession() may be called again when the operator connects elsewhere.
@@ -125,6 +126,7 @@ private:
 
     QMenu* m_recentMenu = nullptr;
     QAction* m_playAction = nullptr;
+    QList<QAction*> m_playbackActions; // everything on the toolbar but "Connect…"
     QComboBox* m_speed = nullptr;
     QSlider* m_seek = nullptr;
     QLabel* m_seekLabel = nullptr;
