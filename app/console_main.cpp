@@ -96,6 +96,7 @@ ConsoleSessionOptions sessionOptionsFor(ConnectorKind kind, double warningThresh
 // One connector and the session watching it; replaced as a whole when the operator connects
 // elsewhere.
 struct Connection {
+    ConnectorKind kind = ConnectorKind::Simulated;
     ConnectorBundle bundle;
     std::unique_ptr<ConsoleSession> session;
 };
@@ -121,10 +122,16 @@ public:
     Connection* current() { return m_connection.get(); }
 
     Status connect(const ConnectionSettings& settings, ConnectorChoice choice) {
+        // A console on nodes holds its ownership store's driver lock: connecting to nodes again
+        // while it lives would find the store locked (by this very process) and only watch.
+        if (m_connection && m_connection->kind == ConnectorKind::NodeCluster &&
+            settings.kind == ConnectorKind::NodeCluster)
+            disconnect();
         Result<ConnectorBundle> bundle = makeConnector(settings, choice);
         if (!bundle)
             return bundle.error();
         auto next = std::make_unique<Connection>();
+        next->kind = settings.kind;
         next->bundle = std::move(bundle).value();
         const ConsoleSessionOptions options =
             sessionOptionsFor(settings.kind, m_settings->warning_threshold);
@@ -139,6 +146,11 @@ public:
         m_connection = std::move(next); // the previous connection (if any) goes now
         m_connection->bundle.connector->start();
         return {};
+    }
+
+    void disconnect() {
+        m_window.setSession(nullptr, nullptr);
+        m_connection.reset();
     }
 
     void save() {
@@ -316,12 +328,6 @@ int takeScreenshot(Console& console, const ConnectionSettings& connectionSetting
             return 2;
         }
         dock->raise();
-    }
-    {
-        const HeatmapGrid& g = session.heatmap();
-        double o = 0, pr = 0;
-        for (std::size_t r = 0; r < g.rows; ++r) { o += g.at(g.observed_columns - 1, r); if (g.columns > g.observed_columns) pr += g.at(g.observed_columns, r); }
-        std::fprintf(stderr, "DEBUG rows %zu obs cols %zu cols %zu sum observed %.1f projected %.1f start %lld now %lld\n", g.rows, g.observed_columns, g.columns, o, pr, (long long)g.start_ms, (long long)g.nowMs());
     }
     window.refreshNow();
     QCoreApplication::processEvents();

@@ -144,9 +144,12 @@ QString GrpcClusterConnector::name() const {
     for (const std::string& endpoint : m_options.endpoints)
         list += (list.empty() ? "" : ", ") + endpoint;
     const std::size_t count = m_options.endpoints.size();
-    return QStringLiteral("gRPC cluster (%1 %2: %3)")
-        .arg(count)
-        .arg(count == 1 ? QStringLiteral("node") : QStringLiteral("nodes"), qs(list));
+    const QString name =
+        QStringLiteral("gRPC cluster (%1 %2: %3)")
+            .arg(count)
+            .arg(count == 1 ? QStringLiteral("node") : QStringLiteral("nodes"), qs(list));
+    // The status bar and the title say so for as long as it lasts, not only in a passing message.
+    return drives() ? name : name + QStringLiteral(", watching only");
 }
 
 TimeMs GrpcClusterConnector::clusterTime() const {
@@ -368,6 +371,7 @@ void GrpcClusterConnector::streamStats(std::size_t host) {
     request.set_interval_ms(static_cast<std::uint32_t>(m_options.stats_interval_ms));
     for (const Key& start : m_topology.cells.starts())
         request.add_cell_starts(start);
+    bool reported = false; // this outage was reported: one message, not one per attempt
     while (!m_stopping) {
         auto context = std::make_shared<grpc::ClientContext>();
         addToken(*context, m_options.security.token);
@@ -383,6 +387,7 @@ void GrpcClusterConnector::streamStats(std::size_t host) {
             const std::lock_guard lock(m_inboxMutex);
             m_inbox.push_back({host, report});
             m_streaming[host] = true;
+            reported = false;
         }
         const grpc::Status status = reader->Finish();
         std::unique_lock lock(m_inboxMutex);
@@ -390,10 +395,14 @@ void GrpcClusterConnector::streamStats(std::size_t host) {
         m_streaming[host] = false;
         if (m_stopping)
             return;
-        const QString message = QStringLiteral("%1: statistics stream ended (%2); reconnecting")
-                                    .arg(qs(id), qs(describeStatus(status)));
-        QMetaObject::invokeMethod(
-            this, [this, message] { Q_EMIT errorOccurred(message); }, Qt::QueuedConnection);
+        if (!reported) {
+            const QString message =
+                QStringLiteral("%1: statistics stream ended (%2); reconnecting every second")
+                    .arg(qs(id), qs(describeStatus(status)));
+            QMetaObject::invokeMethod(
+                this, [this, message] { Q_EMIT errorOccurred(message); }, Qt::QueuedConnection);
+            reported = true;
+        }
         m_stopWake.wait_for(lock, std::chrono::milliseconds(kReconnectMs),
                             [this] { return m_stopping.load(); });
     }

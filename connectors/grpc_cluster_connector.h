@@ -18,14 +18,14 @@
 // shown).
 //
 // Running: one WatchStats stream per node, on its own thread, reconnecting every second while a
-// node is down; a timer on the GUI thread (stats_interval_ms) sums the cells of the reports that
-// arrived into one AccessBatch over [previous tick, now), emits each node's usage (its reported
-// rates weighted by the time each report covers, over the tick; its memory as last reported
-// while its stream is up, 0 while it is down) and the clock (wall time: a live cluster runs in
-// real time), and pushes the store's table to any node whose report shows an older epoch (again
-// every few seconds while it stays behind: a push to a node that was down fails). Stored bytes
-// per cell are each node's stored bytes spread evenly over the cells of the shards it owns
-// (cells hold about equal numbers of sampled keys).
+// node is down (errorOccurred once per outage); a timer on the GUI thread (stats_interval_ms) sums
+// the cells of the reports that arrived into one AccessBatch over [previous tick, now), emits each
+// node's usage (its reported rates weighted by the time each report covers, over the tick; its
+// memory as last reported while its stream is up, 0 while it is down) and the clock (wall time: a
+// live cluster runs in real time), and pushes the store's table to any node whose report shows an
+// older epoch (again every few seconds while it stays behind: a push to a node that was down
+// fails). Stored bytes per cell are each node's stored bytes spread evenly over the cells of the
+// shards it owns (cells hold about equal numbers of sampled keys).
 //
 // Driving: the store's driver lock decides. Without it (another console drives), the connector
 // only watches: it re-reads the store's table every tick, and moves and boundary changes are
@@ -75,7 +75,8 @@ public:
                          QObject* parent = nullptr);
     ~GrpcClusterConnector() override;
 
-    QString name() const override; // "gRPC cluster (3 nodes: 127.0.0.1:7401, ...)"
+    // "gRPC cluster (3 nodes: 127.0.0.1:7401, ...)", and ", watching only" without the lock.
+    QString name() const override;
     ConnectorState state() const override { return m_state; }
     void start() override;
     void stop() override;

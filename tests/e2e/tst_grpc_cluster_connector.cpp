@@ -6,7 +6,8 @@
 // follows the first one's commits, and a node killed with SIGKILL whose statistics stream comes
 // back after a restart; and a node that missed a commit and came back when no peer could tell it,
 // which the connector brings up to date. Last, on a second cluster that holds neither a table nor
-// keys: the connector installs a first table, and cuts finer cells once keys arrive.
+// keys: the connector installs a first table, rolls back a migration a crashed console left in
+// the store, and cuts finer cells once keys arrive.
 //
 // Layout: keys key000..key299, shards [, key100) [key100, key200) [key200, +inf).
 
@@ -447,6 +448,10 @@ void TestGrpcClusterConnector::secondConsoleOnlyWatches() {
     QTRY_COMPARE_WITH_TIMEOUT(watcher->state(), ConnectorState::Running, kStartTimeoutMs);
     QVERIFY(!watcher->drives());
     QVERIFY(m_connector->drives());
+    QVERIFY2(watcher->name().endsWith(QStringLiteral(", watching only")),
+             qPrintable(watcher->name()));
+    QVERIFY2(!m_connector->name().contains(QStringLiteral("watching")),
+             qPrintable(m_connector->name()));
     QVERIFY(watcher->ownership() == m_connector->ownership());
     QVERIFY2(watcherErrors.join(u'\n').contains(QStringLiteral("only watches")),
              qPrintable(watcherErrors.join(u'\n')));
@@ -523,6 +528,13 @@ void TestGrpcClusterConnector::reconnectsToAKilledNode() {
     QVERIFY2(m_cluster.node(victim).restart(), qPrintable(m_cluster.node(victim).errorString()));
     m_usage.clear();
     QTRY_VERIFY_WITH_TIMEOUT(hostReported(host), kStartTimeoutMs);
+    // One message for the outage, not one per reconnection attempt.
+    const auto outageMessages =
+        std::count_if(m_errors.begin(), m_errors.end(), [&](const QString& message) {
+            return message.startsWith(name + QStringLiteral(":")) &&
+                   message.contains(QStringLiteral("statistics stream"));
+        });
+    QCOMPARE(outageMessages, 1);
     // And its counters count again.
     std::string key;
     for (int i = 0; i < kKeys && key.empty(); ++i)
@@ -595,9 +607,24 @@ void TestGrpcClusterConnector::freshClusterGetsATableAndFinerCells() {
                                                LocalFileOwnershipStore::OpenMode::Driver);
     QVERIFY(store.ok());
     LocalFileOwnershipStore* storeHandle = store.value().get();
+    // A migration a crashed console left mid-copy: the connector rolls it back while starting.
+    const OwnershipTable expected =
+        OwnershipTable::withInitialPlacement({}, {"n1", "n2", "n3"}).value();
+    MigrationRecord interrupted;
+    interrupted.id = 7;
+    interrupted.shard = expected.shards().front().id;
+    interrupted.range = expected.shards().front().range;
+    interrupted.from = expected.shards().front().owner;
+    interrupted.to = interrupted.from == "n1" ? "n2" : "n1";
+    interrupted.phase = MigrationPhase::Copying;
+    interrupted.table_epoch = expected.epoch();
+    QVERIFY(storeHandle->putMigration(interrupted).ok());
     GrpcClusterConnector connector(connectorOptions, std::move(store).value());
     std::vector<ClusterTopology> topologies;
     std::vector<AccessBatch> batches;
+    std::vector<MigrationProgress> progress;
+    connect(&connector, &ClusterConnector::migrationProgress, this,
+            [&progress](const MigrationProgress& report) { progress.push_back(report); });
     connect(&connector, &ClusterConnector::topologyChanged, this,
             [&topologies](const ClusterTopology& topology) { topologies.push_back(topology); });
     connect(&connector, &ClusterConnector::accessBatch, this,
@@ -622,6 +649,20 @@ void TestGrpcClusterConnector::freshClusterGetsATableAndFinerCells() {
         QTRY_COMPARE_WITH_TIMEOUT(epochOf(node), table.epoch(), kReportTimeoutMs);
     QCOMPARE(topologies.size(), std::size_t{1});
     QCOMPARE(topologies.front().cells.size(), std::size_t{1}); // nothing to cut by yet
+    QVERIFY(table == expected);
+
+    // The interrupted migration was rolled back, and reported once, after the topology.
+    QCOMPARE(connector.recovered().size(), std::size_t{1});
+    QCOMPARE(connector.recovered().front().id, MigrationId{7});
+    QVERIFY(isTerminal(connector.recovered().front().phase));
+    QVERIFY(connector.recovered().front().phase != MigrationPhase::Done);
+    QTRY_VERIFY_WITH_TIMEOUT(!progress.empty(), kReportTimeoutMs);
+    QCOMPARE(progress.size(), std::size_t{1});
+    QCOMPARE(progress.front().id, MigrationId{7});
+    QCOMPARE(progress.front().phase, connector.recovered().front().phase);
+    const Result<OwnershipState> after = storeHandle->load();
+    QVERIFY(after.ok() && after->migrations.size() == 1);
+    QVERIFY(isTerminal(after->migrations.front().phase));
 
     // Keys arrive: the cells are cut again, finer.
     const int owner = fresh.indexOf(table.shards().front().owner);

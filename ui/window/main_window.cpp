@@ -315,6 +315,15 @@ void MainWindow::setSession(ConsoleSession* session, PlaybackControl* playback) 
 
 void MainWindow::connectSession() {
     ConsoleSession* session = m_session;
+    // A live cluster's table arrives once it runs (a placeholder row before): fit the columns to
+    // the real rows then.
+    m_sessionConnections << connect(session->connector(), &ClusterConnector::stateChanged, this,
+                                    [this](ConnectorState state) {
+                                        if (state != ConnectorState::Running)
+                                            return;
+                                        m_columnsFitted = false;
+                                        scheduleRefresh();
+                                    });
     auto onChange = [this](bool MainWindow::*flag) {
         return [this, flag] {
             this->*flag = true;
