@@ -109,8 +109,8 @@ class Mover {
 public:
     Mover(NodeCluster& cluster, const QString& storePath)
         : m_cluster(cluster) {
-        auto opened = LocalFileOwnershipStore::open(storePath,
-                                                    LocalFileOwnershipStore::OpenMode::Driver);
+        auto opened =
+            LocalFileOwnershipStore::open(storePath, LocalFileOwnershipStore::OpenMode::Driver);
         if (!opened)
             fail(opened.error().message);
         m_store = std::move(opened).value();
@@ -197,24 +197,23 @@ public:
         QStringList nodes;
         for (int i = 0; i < cluster.size(); ++i)
             nodes << cluster.node(i).address();
-        m_process.start(QStringLiteral(RANGEPILOT_LOAD_BINARY),
-                        {QStringLiteral("--nodes"), nodes.join(QLatin1Char(',')),
-                         QStringLiteral("--token"), QString::fromStdString(cluster.security().token),
-                         QStringLiteral("--duration"), QString::number(settings.seconds),
-                         QStringLiteral("--rate"), QString::number(settings.rate),
-                         QStringLiteral("--threads"), QStringLiteral("8"),
-                         QStringLiteral("--keys"), QStringLiteral("10000"),
-                         QStringLiteral("--value-bytes"), QStringLiteral("256"),
-                         QStringLiteral("--write-fraction"), QStringLiteral("0.3"),
-                         QStringLiteral("--report-every"), QStringLiteral("0"),
-                         QStringLiteral("--json")});
+        m_process.start(
+            QStringLiteral(RANGEPILOT_LOAD_BINARY),
+            {QStringLiteral("--nodes"), nodes.join(QLatin1Char(',')), QStringLiteral("--token"),
+             QString::fromStdString(cluster.security().token), QStringLiteral("--duration"),
+             QString::number(settings.seconds), QStringLiteral("--rate"),
+             QString::number(settings.rate), QStringLiteral("--threads"), QStringLiteral("8"),
+             QStringLiteral("--keys"), QStringLiteral("10000"), QStringLiteral("--value-bytes"),
+             QStringLiteral("256"), QStringLiteral("--write-fraction"), QStringLiteral("0.3"),
+             QStringLiteral("--report-every"), QStringLiteral("0"), QStringLiteral("--json")});
         if (!m_process.waitForStarted())
             fail("rangepilot-load did not start");
     }
     Latency finish() {
         if (!m_process.waitForFinished(600000))
             fail("rangepilot-load did not finish");
-        const QJsonObject summary = QJsonDocument::fromJson(m_process.readAllStandardOutput()).object();
+        const QJsonObject summary =
+            QJsonDocument::fromJson(m_process.readAllStandardOutput()).object();
         if (summary.isEmpty())
             fail("rangepilot-load printed no summary: " +
                  m_process.readAllStandardError().toStdString());

@@ -34,7 +34,9 @@ bool retryable(const grpc::Status& status) {
     }
 }
 
-std::string label(MigrationId id) { return "migration " + std::to_string(id); }
+std::string label(MigrationId id) {
+    return "migration " + std::to_string(id);
+}
 
 } // namespace
 
@@ -290,9 +292,8 @@ MigrationExecutor::StepResult MigrationExecutor::copy(Run& run) {
             .ok()) {
         const std::lock_guard lock(m_mutex);
         run.progress.bytes_total = static_cast<double>(size.bytes());
-        run.progress.batches_total = static_cast<std::size_t>(
-            std::max<std::uint64_t>(1, (size.bytes() + m_options.batch_bytes - 1) /
-                                           m_options.batch_bytes));
+        run.progress.batches_total = static_cast<std::size_t>(std::max<std::uint64_t>(
+            1, (size.bytes() + m_options.batch_bytes - 1) / m_options.batch_bytes));
     }
 
     setPhase(run, MigrationPhase::Copying);
@@ -347,9 +348,8 @@ MigrationExecutor::StepResult MigrationExecutor::copy(Run& run) {
                 std::max(run.progress.batches_total, run.progress.batches_done);
             run.progress.bytes_copied = copied;
             run.progress.bytes_total = std::max(run.progress.bytes_total, copied);
-            const double seconds = static_cast<double>(std::max<std::int64_t>(
-                                       1, wallMs() - batchStart)) /
-                                   1000.0;
+            const double seconds =
+                static_cast<double>(std::max<std::int64_t>(1, wallMs() - batchStart)) / 1000.0;
             run.progress.bytes_per_s = static_cast<double>(reply.bytes()) / seconds;
         }
         if (Status persisted = persist(run); !persisted)
@@ -366,10 +366,10 @@ MigrationExecutor::StepResult MigrationExecutor::verify(Run& run) {
     fence.set_migration_id(run.record.id);
     fence.set_fence_writes(true);
     v1::RangeChecksumResponse source;
-    grpc::Status status = withRetries(
-        run, run.record.from, "RangeChecksum", [&](NodeStub& stub, grpc::ClientContext& context) {
-            return stub.RangeChecksum(&context, fence, &source);
-        });
+    grpc::Status status = withRetries(run, run.record.from, "RangeChecksum",
+                                      [&](NodeStub& stub, grpc::ClientContext& context) {
+                                          return stub.RangeChecksum(&context, fence, &source);
+                                      });
     if (abortRequested(run))
         return {Outcome::Aborted, run.abort_reason};
     if (!status.ok())
@@ -390,12 +390,11 @@ MigrationExecutor::StepResult MigrationExecutor::verify(Run& run) {
                 "checksumming on " + run.record.to + ": " + describeStatus(status)};
     if (source.checksum() != target.checksum() || source.entries() != target.entries() ||
         source.bytes() != target.bytes())
-        return {Outcome::Failed,
-                "checksums differ: " + run.record.from + " has " +
-                    std::to_string(source.entries()) + " entries (" +
-                    std::to_string(source.bytes()) + " bytes), " + run.record.to + " has " +
-                    std::to_string(target.entries()) + " (" + std::to_string(target.bytes()) +
-                    " bytes)"};
+        return {Outcome::Failed, "checksums differ: " + run.record.from + " has " +
+                                     std::to_string(source.entries()) + " entries (" +
+                                     std::to_string(source.bytes()) + " bytes), " + run.record.to +
+                                     " has " + std::to_string(target.entries()) + " (" +
+                                     std::to_string(target.bytes()) + " bytes)"};
     return StepResult::ok();
 }
 
@@ -463,13 +462,14 @@ void MigrationExecutor::cutOverNodes(Run& run, const OwnershipTable& table) {
 }
 
 grpc::Status MigrationExecutor::installOn(Run& run, const HostId& node,
-                                         const OwnershipTable& table) {
+                                          const OwnershipTable& table) {
     v1::InstallTableRequest request;
     *request.mutable_table() = toProto(table);
     v1::InstallTableResponse reply;
-    return withRetries(run, node, "InstallTable", [&](NodeStub& stub, grpc::ClientContext& context) {
-        return stub.InstallTable(&context, request, &reply);
-    });
+    return withRetries(run, node, "InstallTable",
+                       [&](NodeStub& stub, grpc::ClientContext& context) {
+                           return stub.InstallTable(&context, request, &reply);
+                       });
 }
 
 void MigrationExecutor::installEverywhere(const OwnershipTable& table,
@@ -492,18 +492,18 @@ void MigrationExecutor::finish(Run& run) {
     v1::EndMigrationRequest request;
     request.set_migration_id(run.record.id);
     v1::MigrationStepResponse reply;
-    const grpc::Status status = withRetries(
-        run, run.record.from, "EndMigration", [&](NodeStub& stub, grpc::ClientContext& context) {
-            return stub.EndMigration(&context, request, &reply);
-        });
+    const grpc::Status status = withRetries(run, run.record.from, "EndMigration",
+                                            [&](NodeStub& stub, grpc::ClientContext& context) {
+                                                return stub.EndMigration(&context, request, &reply);
+                                            });
     {
         const std::lock_guard lock(m_mutex);
         run.progress.bytes_copied = run.progress.bytes_total =
             std::max(run.progress.bytes_total, run.progress.bytes_copied);
         run.progress.batches_total = run.progress.batches_done;
         if (!status.ok()) {
-            const std::string note = run.record.from + " kept its copy of the range (" +
-                                     describeStatus(status) + ")";
+            const std::string note =
+                run.record.from + " kept its copy of the range (" + describeStatus(status) + ")";
             const std::string previous = run.progress.error.toStdString();
             run.progress.error =
                 QString::fromStdString(previous.empty() ? note : previous + "; " + note);
@@ -532,7 +532,8 @@ void MigrationExecutor::rollBack(Run& run, const StepResult& why) {
             std::this_thread::sleep_for(std::chrono::milliseconds(m_options.retry_backoff_ms));
         }
     }
-    setPhase(run, why.outcome == Outcome::Aborted ? MigrationPhase::Aborted : MigrationPhase::Failed,
+    setPhase(run,
+             why.outcome == Outcome::Aborted ? MigrationPhase::Aborted : MigrationPhase::Failed,
              why.message);
 }
 
@@ -560,7 +561,8 @@ std::vector<MigrationProgress> MigrationExecutor::recover() {
         const std::string interrupted = "the console driving it stopped while " +
                                         migrationPhaseName(record.phase).toStdString();
         if (committed) {
-            run.progress.error = QString::fromStdString(interrupted + "; finished after the restart");
+            run.progress.error =
+                QString::fromStdString(interrupted + "; finished after the restart");
             setPhase(run, MigrationPhase::CuttingOver, run.progress.error.toStdString());
             cutOverNodes(run, *state->table);
             finish(run);
@@ -597,7 +599,8 @@ grpc::Status MigrationExecutor::withRetries(
 }
 
 bool MigrationExecutor::waitBackoff(Run& run, int attempt) {
-    const int delayMs = std::min(kMaxBackoffMs, m_options.retry_backoff_ms << std::min(attempt, 10));
+    const int delayMs =
+        std::min(kMaxBackoffMs, m_options.retry_backoff_ms << std::min(attempt, 10));
     std::unique_lock lock(m_mutex);
     run.wake.wait_for(lock, std::chrono::milliseconds(delayMs),
                       [&run] { return run.abort_requested; });
@@ -650,8 +653,8 @@ void MigrationExecutor::setPhase(Run& run, MigrationPhase phase, const std::stri
     }
     if (Status persisted = persist(run); !persisted) {
         const std::lock_guard lock(m_mutex);
-        run.progress.error = QString::fromStdString("could not record the phase: " +
-                                                    persisted.message());
+        run.progress.error =
+            QString::fromStdString("could not record the phase: " + persisted.message());
     }
     report(run);
 }

@@ -51,7 +51,7 @@
 namespace rangepilot {
 
 struct MigrationExecutorOptions {
-    double copy_bytes_per_s = 50e6;      // average copy rate limit; 0 = unlimited
+    double copy_bytes_per_s = 50e6;       // average copy rate limit; 0 = unlimited
     std::uint32_t batch_bytes = 4u << 20; // CopyBatch max_bytes (1 .. 32 MiB)
     int rpc_deadline_ms = 10'000;
     int retry_attempts = 8;     // per migration, for transient failures
@@ -66,8 +66,8 @@ public:
     using ProgressSink = std::function<void(const MigrationProgress&)>;
 
     // `store` must hold the driver lock for start(); `store` and `nodes` outlive the executor.
-    MigrationExecutor(OwnershipStore& store, NodeDirectory& nodes,
-                      MigrationExecutorOptions options, ProgressSink sink);
+    MigrationExecutor(OwnershipStore& store, NodeDirectory& nodes, MigrationExecutorOptions options,
+                      ProgressSink sink);
     ~MigrationExecutor();
 
     MigrationExecutor(const MigrationExecutor&) = delete;
@@ -77,7 +77,7 @@ public:
     // no table or no driver lock, the shard or a host is unknown, the owner is not move.from, the
     // range differs from move.range (when given), or the range is already moving.
     Result<MigrationId> start(const MoveInstruction& move);
-    Status pause(MigrationId id);  // between batches; dual writes go on
+    Status pause(MigrationId id); // between batches; dual writes go on
     Status resume(MigrationId id);
     Status abort(MigrationId id, const std::string& reason = {});
 
@@ -111,8 +111,9 @@ private:
 
     // Calls `call` (one RPC on the node `node`) until it succeeds or fails with a status that
     // retrying cannot fix, consuming the run's retry budget; aborts interrupt the backoff.
-    grpc::Status withRetries(Run& run, const HostId& node, const char* step,
-                             const std::function<grpc::Status(NodeStub&, grpc::ClientContext&)>& call);
+    grpc::Status
+    withRetries(Run& run, const HostId& node, const char* step,
+                const std::function<grpc::Status(NodeStub&, grpc::ClientContext&)>& call);
     bool waitBackoff(Run& run, int attempt); // false when an abort came
     bool waitWhilePaused(Run& run);          // false when an abort came
     bool waitForRateLimit(Run& run, double bytesSoFar, std::int64_t startedMs);

@@ -9,10 +9,9 @@
 // Cost: O(log n) per lookup.
 
 #include "ownership_table.h"
+#include "rangepilot/v1/node.grpc.pb.h"
 #include "result.h"
 #include "rpc_util.h"
-
-#include "rangepilot/v1/node.grpc.pb.h"
 
 #include <map>
 #include <memory>

@@ -54,7 +54,7 @@ struct MigrationRecord {
 
 // Everything the store holds, as of one read.
 struct OwnershipState {
-    std::optional<OwnershipTable> table; // absent until initialize()
+    std::optional<OwnershipTable> table;     // absent until initialize()
     std::vector<MigrationRecord> migrations; // ordered by id
     std::uint64_t revision = 0;              // bumped by every successful mutation
 };

@@ -20,7 +20,8 @@
 
 namespace rangepilot::node {
 
-inline constexpr const char* kNodeSoftwareVersion = PROJECT_VERSION; // from CMake, for all includers
+inline constexpr const char* kNodeSoftwareVersion =
+    PROJECT_VERSION; // from CMake, for all includers
 
 inline constexpr const char* kDefaultListenAddress = "127.0.0.1:7400";
 inline constexpr std::uint64_t kDefaultCapacityOps = 20000;

@@ -11,9 +11,8 @@
 #include "cluster_model.h"
 #include "key.h"
 #include "ownership_table.h"
-#include "result.h"
-
 #include "rangepilot/v1/node.pb.h"
+#include "result.h"
 
 #include <string>
 

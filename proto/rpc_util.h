@@ -8,13 +8,11 @@
 // loopback test cluster runs without TLS. Over a network, use TLS so the token is not sent in
 // clear; the node says so in its startup log when a token is set without TLS.
 
+#include "rangepilot/v1/node.pb.h"
 #include "result.h"
 
-#include "rangepilot/v1/node.pb.h"
-
-#include <grpcpp/grpcpp.h>
-
 #include <cstdint>
+#include <grpcpp/grpcpp.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +22,7 @@ namespace rangepilot {
 inline constexpr int kMaxMessageBytes = 64 << 20;
 
 struct ChannelSecurity {
-    std::string tls_ca_file; // PEM roots to verify the node's certificate; empty = plaintext
+    std::string tls_ca_file;     // PEM roots to verify the node's certificate; empty = plaintext
     std::string tls_server_name; // override of the name checked in the certificate (tests)
     std::string token;           // bearer token for mutating and migration calls; empty = none
 };

@@ -33,7 +33,9 @@ constexpr int kBulkKeys = 1500;
 constexpr int kBulkValueBytes = 2048;
 constexpr int kMigrationTimeoutMs = 90000;
 
-std::string bulkKey(int i) { return "user45_" + std::to_string(100000 + i); }
+std::string bulkKey(int i) {
+    return "user45_" + std::to_string(100000 + i);
+}
 std::string bulkValue(int i) {
     std::string value(kBulkValueBytes, static_cast<char>('a' + i % 26));
     value.replace(0, std::to_string(i).size(), std::to_string(i));
@@ -52,9 +54,9 @@ public:
             qWarning("cluster: %s", qPrintable(cluster.errorString()));
             return false;
         }
-        auto opened = LocalFileOwnershipStore::open(
-            cluster.directory() + QStringLiteral("/ownership.json"),
-            LocalFileOwnershipStore::OpenMode::Driver);
+        auto opened =
+            LocalFileOwnershipStore::open(cluster.directory() + QStringLiteral("/ownership.json"),
+                                          LocalFileOwnershipStore::OpenMode::Driver);
         if (!opened) {
             qWarning("store: %s", opened.error().message.c_str());
             return false;
@@ -161,14 +163,14 @@ public:
 class LoadProcess {
 public:
     void start(NodeCluster& cluster, double seconds, const QStringList& extra = {}) {
-        QStringList arguments{QStringLiteral("--duration"),      QString::number(seconds),
-                              QStringLiteral("--rate"),          QStringLiteral("600"),
-                              QStringLiteral("--threads"),       QStringLiteral("4"),
-                              QStringLiteral("--keys"),          QStringLiteral("4000"),
-                              QStringLiteral("--value-bytes"),   QStringLiteral("256"),
+        QStringList arguments{QStringLiteral("--duration"),       QString::number(seconds),
+                              QStringLiteral("--rate"),           QStringLiteral("600"),
+                              QStringLiteral("--threads"),        QStringLiteral("4"),
+                              QStringLiteral("--keys"),           QStringLiteral("4000"),
+                              QStringLiteral("--value-bytes"),    QStringLiteral("256"),
                               QStringLiteral("--write-fraction"), QStringLiteral("0.5"),
-                              QStringLiteral("--report-every"),  QStringLiteral("0"),
-                              QStringLiteral("--verify"),        QStringLiteral("--json")};
+                              QStringLiteral("--report-every"),   QStringLiteral("0"),
+                              QStringLiteral("--verify"),         QStringLiteral("--json")};
         run(cluster, arguments + extra);
     }
 
@@ -225,12 +227,12 @@ MigrationExecutorOptions slowCopy(int retryAttempts) {
 }
 
 // `summary` is evaluated several times: pass a variable.
-#define CHECK_NOTHING_LOST(summary)                                                              \
-    do {                                                                                         \
-        QVERIFY2(!(summary).isEmpty(), "the driver printed no summary");                         \
-        QCOMPARE(field(summary, "verify", "lost"), 0);                                           \
-        QCOMPARE(field(summary, "verify", "stale"), 0);                                          \
-        QVERIFY(field(summary, "verify", "ok") > 0);                                             \
+#define CHECK_NOTHING_LOST(summary)                                                                \
+    do {                                                                                           \
+        QVERIFY2(!(summary).isEmpty(), "the driver printed no summary");                           \
+        QCOMPARE(field(summary, "verify", "lost"), 0);                                             \
+        QCOMPARE(field(summary, "verify", "stale"), 0);                                            \
+        QVERIFY(field(summary, "verify", "ok") > 0);                                               \
     } while (false)
 
 } // namespace
@@ -435,8 +437,9 @@ void TestMigrationE2e::restartedConsoleRollsBackOrFinishes() {
     QVERIFY(ended.front().error.contains(QLatin1String("rolled back")));
     QCOMPARE(rig.storedTable(), before);
     v1::NodeInfo info;
-    QVERIFY(rig.cluster.call(rig.sourceIndex(), &v1::NodeAgent::Stub::GetNodeInfo,
-                             v1::NodeInfoRequest{}, &info)
+    QVERIFY(rig.cluster
+                .call(rig.sourceIndex(), &v1::NodeAgent::Stub::GetNodeInfo, v1::NodeInfoRequest{},
+                      &info)
                 .ok());
     bool abortedOnSource = false;
     for (const v1::MigrationStatus& status : info.migrations())
@@ -468,7 +471,8 @@ void TestMigrationE2e::refusesMovesItCannotMake() {
     wrongOwner.from = move.to;
     const auto refusedOwner = rig.executor->start(wrongOwner);
     QVERIFY(!refusedOwner.ok());
-    QVERIFY(QString::fromStdString(refusedOwner.error().message).contains(QLatin1String("owned by")));
+    QVERIFY(
+        QString::fromStdString(refusedOwner.error().message).contains(QLatin1String("owned by")));
 
     MoveInstruction unknownTarget = move;
     unknownTarget.to = "n9";
@@ -477,12 +481,13 @@ void TestMigrationE2e::refusesMovesItCannotMake() {
     QVERIFY(rig.executor->start(move).ok());
     const auto twice = rig.executor->start(move);
     QVERIFY(!twice.ok());
-    QVERIFY(QString::fromStdString(twice.error().message).contains(QLatin1String("already moving")));
+    QVERIFY(
+        QString::fromStdString(twice.error().message).contains(QLatin1String("already moving")));
 
     // A second console cannot drive: the store's lock is taken.
-    auto second = LocalFileOwnershipStore::open(
-        rig.cluster.directory() + QStringLiteral("/ownership.json"),
-        LocalFileOwnershipStore::OpenMode::Driver);
+    auto second =
+        LocalFileOwnershipStore::open(rig.cluster.directory() + QStringLiteral("/ownership.json"),
+                                      LocalFileOwnershipStore::OpenMode::Driver);
     QVERIFY(!second.ok());
     QVERIFY(QString::fromStdString(second.error().message).contains(QLatin1String("locked")));
     QTRY_COMPARE_WITH_TIMEOUT(rig.executor->runningCount(), std::size_t{0}, kMigrationTimeoutMs);
