@@ -24,7 +24,9 @@ inline constexpr int kHlcLogicalBits = 16;
 inline HlcTimestamp makeHlc(std::uint64_t physicalMs, std::uint64_t logical) {
     return (physicalMs << kHlcLogicalBits) | logical;
 }
-inline std::uint64_t hlcPhysicalMs(HlcTimestamp t) { return t >> kHlcLogicalBits; }
+inline std::uint64_t hlcPhysicalMs(HlcTimestamp t) {
+    return t >> kHlcLogicalBits;
+}
 inline std::uint64_t hlcLogical(HlcTimestamp t) {
     return t & ((std::uint64_t{1} << kHlcLogicalBits) - 1);
 }

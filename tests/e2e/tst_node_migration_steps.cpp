@@ -6,9 +6,9 @@
 // encoding of the persisted fences is checked here too (the header defines it inline, since this
 // test does not link the node library).
 
-#include "node_migrations.h"
 #include "key.h"
 #include "node_cluster.h"
+#include "node_migrations.h"
 #include "proto_convert.h"
 
 #include <QtTest>
