@@ -2,10 +2,12 @@
 
 #include "cli_options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <map>
-#include <sstream>
+#include <cstdint>
+#include <limits>
+#include <optional>
 
 namespace rangepilot {
 
@@ -43,123 +45,41 @@ constexpr FlagSpec kFlags[] = {
     {"--report-every", "TIME", "progress line on stderr every TIME (default 1s; 0 = never)"},
 };
 
-const FlagSpec* findFlag(const std::string& name) {
-    for (const FlagSpec& flag : kFlags) {
-        if (name == flag.name)
-            return &flag;
-    }
-    return nullptr;
-}
-
-using Values = std::map<std::string, std::string>;
-
-Result<Values> splitArguments(const std::vector<std::string>& arguments, bool& help) {
-    Values values;
-    for (std::size_t i = 0; i < arguments.size(); ++i) {
-        const std::string& argument = arguments[i];
-        if (argument == "--help" || argument == "-h") {
-            help = true;
-            continue;
-        }
-        if (argument.size() < 3 || argument.compare(0, 2, "--") != 0)
-            return Error{"unexpected argument '" + argument + "' (see --help)"};
-        const std::size_t equals = argument.find('=');
-        const std::string name = argument.substr(0, equals);
-        const FlagSpec* flag = findFlag(name);
-        if (!flag)
-            return Error{"unknown option '" + name + "' (see --help)"};
-        if (flag->valueName[0] == '\0') {
-            if (equals != std::string::npos)
-                return Error{name + " takes no value"};
-            values[name] = "1";
-        } else if (equals != std::string::npos) {
-            values[name] = argument.substr(equals + 1);
-        } else if (i + 1 < arguments.size()) {
-            values[name] = arguments[++i];
-        } else {
-            return Error{name + " needs a value (" + flag->valueName + ")"};
-        }
-    }
-    return values;
-}
-
-bool parseWholeNumber(const std::string& text, double& out) {
-    const char* end = text.data() + text.size();
-    const auto result = std::from_chars(text.data(), end, out);
-    return !text.empty() && result.ec == std::errc() && result.ptr == end && std::isfinite(out);
-}
-
-std::string formatNumber(double value) {
-    std::ostringstream out;
-    out << value;
-    return out.str();
-}
-
-// Typed access to the parsed values; the first error wins and names its flag.
+// Typed access to the parsed command line that keeps the first error (naming its flag) and
+// returns the fallback after one, so the options can be read in one straight pass.
 class FlagReader {
 public:
-    explicit FlagReader(const Values& values)
-        : m_values(values) {}
+    explicit FlagReader(const CommandLine& commandLine)
+        : m_commandLine(commandLine) {}
 
-    bool has(const std::string& name) const { return m_values.count(name) > 0; }
+    bool has(const std::string& name) const { return m_commandLine.has(name); }
     std::string text(const std::string& name, const std::string& fallback = {}) const {
-        const auto found = m_values.find(name);
-        return found == m_values.end() ? fallback : found->second;
+        return m_commandLine.valueOr(name, fallback);
     }
 
     double number(const std::string& name, double fallback, double min, double max) {
-        if (!has(name))
-            return fallback;
-        double parsed = 0;
-        if (!parseWholeNumber(text(name), parsed))
-            return fail(name + ": '" + text(name) + "' is not a number", fallback);
-        if (parsed < min || parsed > max) {
-            return fail(name + ": " + text(name) + " is out of range [" + formatNumber(min) + ", " +
-                            formatNumber(max) + "]",
-                        fallback);
-        }
-        return parsed;
+        return take(m_commandLine.number(name, fallback, min, max), fallback);
     }
-
     std::uint64_t whole(const std::string& name, std::uint64_t fallback, std::uint64_t min,
                         std::uint64_t max) {
-        if (!has(name))
-            return fallback;
-        const std::string value = text(name);
-        std::uint64_t parsed = 0;
-        const auto result = std::from_chars(value.data(), value.data() + value.size(), parsed);
-        if (value.empty() || result.ec != std::errc() || result.ptr != value.data() + value.size())
-            return fail(name + ": '" + value + "' is not a whole number", fallback);
-        if (parsed < min || parsed > max) {
-            return fail(name + ": " + value + " is out of range [" + std::to_string(min) + ", " +
-                            std::to_string(max) + "]",
-                        fallback);
-        }
-        return parsed;
+        const auto asSigned = [](std::uint64_t value) {
+            return static_cast<std::int64_t>(
+                std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
+        };
+        return static_cast<std::uint64_t>(
+            take(m_commandLine.integer(name, asSigned(fallback), asSigned(min), asSigned(max)),
+                 asSigned(fallback)));
     }
-
-    // Seconds: a number, or a number with ms, s, m, h or d (the CLI's parseDuration).
+    // Seconds: a number, or a number with ms, s, m, h or d.
     double seconds(const std::string& name, double fallback, double max) {
-        if (!has(name))
-            return fallback;
-        const std::string value = text(name);
-        TimeMs parsed = 0;
-        if (!parseDuration(value, parsed))
-            return fail(name + ": '" + value + "' is not a duration (examples: 10, 10s, 500ms, 2m)",
-                        fallback);
-        const double secondsParsed = static_cast<double>(parsed) / 1000.0;
-        if (secondsParsed > max)
-            return fail(name + ": " + value + " is longer than " + formatNumber(max) + " s",
-                        fallback);
-        return secondsParsed;
+        const auto toMs = [](double seconds) {
+            return static_cast<TimeMs>(std::llround(seconds * 1000));
+        };
+        return static_cast<double>(take(m_commandLine.duration(name, toMs(fallback), 0, toMs(max)),
+                                        toMs(fallback))) /
+               1000.0;
     }
 
-    template <typename T>
-    T fail(std::string message, T fallback) {
-        if (!m_error)
-            m_error = Error{std::move(message)};
-        return fallback;
-    }
     void require(bool condition, std::string message) {
         if (!condition && !m_error)
             m_error = Error{std::move(message)};
@@ -167,11 +87,19 @@ public:
     const std::optional<Error>& error() const { return m_error; }
 
 private:
-    const Values& m_values;
+    template <typename T>
+    T take(Result<T> result, T fallback) {
+        if (result)
+            return result.value();
+        if (!m_error)
+            m_error = result.error();
+        return fallback;
+    }
+
+    const CommandLine& m_commandLine;
     std::optional<Error> m_error;
 };
 
-// "host:port" with a numeric port, or a gRPC target scheme (unix:, dns:, ipv4:, ipv6:) as is.
 bool plausibleEndpoint(const std::string& endpoint) {
     for (const char* scheme : {"unix:", "dns:", "ipv4:", "ipv6:"}) {
         if (endpoint.rfind(scheme, 0) == 0)
@@ -275,40 +203,43 @@ Status checkWorkloadCombination(const FlagReader& flags) {
 
 } // namespace
 
-std::string loadHelpText() {
-    std::ostringstream out;
-    out << "Usage: rangepilot-load --nodes HOST:PORT,... [options]\n\n"
-           "Drives a workload against rangepilot-nodes: routes each operation to the key's owner\n"
-           "by the ownership table, follows table changes, and measures latency from each\n"
-           "operation's intended start (open loop with --rate). With --verify it records every\n"
-           "acknowledged write and reads all keys back at the end.\n\n"
-           "Scenarios: "
-        << scenarioNames()
-        << "\n\nExit codes: 0 ok, 1 runtime failure or verification failed, 2 bad flags.\n\n"
-           "Options:\n";
+namespace {
+
+// The shared command line declared from kFlags, so --help and the parser use one list.
+CommandLine declaredCommandLine() {
+    CommandLine commandLine(
+        "rangepilot-load --nodes HOST:PORT,... [options]",
+        "Drives a workload against rangepilot-nodes: routes each operation to the key's owner\n"
+        "by the ownership table, follows table changes, and measures latency from each\n"
+        "operation's intended start (open loop with --rate). With --verify it records every\n"
+        "acknowledged write and reads all keys back at the end.\n\n"
+        "Scenarios: " +
+            scenarioNames() +
+            "\n\nExit codes: 0 ok, 1 runtime failure or verification failed, 2 bad flags.");
     for (const FlagSpec& flag : kFlags) {
-        std::string left = std::string("  ") + flag.name;
-        if (flag.valueName[0] != '\0')
-            left += std::string(" ") + flag.valueName;
-        out << left;
-        if (left.size() < 30)
-            out << std::string(30 - left.size(), ' ');
+        if (flag.valueName[0] == '\0')
+            commandLine.addFlag(flag.name, flag.help);
         else
-            out << "\n" << std::string(30, ' ');
-        out << flag.help << "\n";
+            commandLine.addOption(flag.name, flag.valueName, flag.help);
     }
-    out << "  --help                      show this help\n";
-    return out.str();
+    return commandLine;
+}
+
+} // namespace
+
+std::string loadHelpText() {
+    return declaredCommandLine().helpText();
 }
 
 Result<LoadCommand> parseLoadArguments(const std::vector<std::string>& arguments) {
     LoadCommand command;
-    auto values = splitArguments(arguments, command.help);
-    if (!values)
-        return values.error();
+    CommandLine commandLine = declaredCommandLine();
+    if (Status parsed = commandLine.parse(arguments); !parsed)
+        return Error{parsed.message()};
+    command.help = commandLine.helpRequested();
     if (command.help)
         return command;
-    FlagReader flags(values.value());
+    FlagReader flags(commandLine);
     LoadOptions& options = command.options;
 
     if (!flags.has("--nodes"))

@@ -39,7 +39,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,10 +61,9 @@ struct PersistedFence {
 
 // The value under kMetaFencesKey: decodeFences(encodeFences(f)) == f for fences with distinct
 // non-zero ids, non-empty ranges and a target; decodeFences names what is wrong with anything
-// else (and never accepts a truncated or extended value). Defined inline below so that tests
-// which do not link the node library can check the format.
-inline std::string encodeFences(const std::vector<PersistedFence>& fences);
-inline Result<std::vector<PersistedFence>> decodeFences(std::string_view bytes);
+// else (and never accepts a truncated or extended value).
+std::string encodeFences(const std::vector<PersistedFence>& fences);
+Result<std::vector<PersistedFence>> decodeFences(std::string_view bytes);
 
 struct MigrationContext {
     std::string node_id;
@@ -122,144 +120,5 @@ private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
-
-// --- The fence encoding ---------------------------------------------------------------------
-//
-// Version 1, integers little-endian: [u8 version = 1] [u32 fence count], then per fence
-// [u64 migration id] [u64 shard id] [u64 begin epoch] [bytes range start] [bytes range end (empty:
-// unbounded)] [bytes target node], where bytes = [u32 length] [length bytes].
-
-namespace fence_encoding {
-
-inline constexpr std::uint8_t kVersion = 1;
-// The fewest bytes one fence takes: three u64 and three empty byte strings.
-inline constexpr std::size_t kMinFenceBytes = 3 * 8 + 3 * 4;
-
-inline void appendUint(std::string& out, std::uint64_t value, std::size_t bytes) {
-    for (std::size_t i = 0; i < bytes; ++i)
-        out.push_back(static_cast<char>((value >> (8 * i)) & 0xffu));
-}
-
-inline void appendBytes(std::string& out, std::string_view bytes) {
-    appendUint(out, bytes.size(), 4);
-    out.append(bytes);
-}
-
-// Reads the encoding front to back; the first failure is kept and names the field and offset.
-class Reader {
-public:
-    explicit Reader(std::string_view bytes)
-        : m_bytes(bytes) {}
-
-    std::uint64_t uint(std::size_t bytes, const std::string& field) {
-        if (!take(bytes, field))
-            return 0;
-        const std::string_view read = m_bytes.substr(m_at - bytes, bytes);
-        std::uint64_t value = 0;
-        for (std::size_t i = 0; i < bytes; ++i)
-            value |= std::uint64_t{static_cast<unsigned char>(read[i])} << (8 * i);
-        return value;
-    }
-
-    std::string text(const std::string& field) {
-        const std::uint64_t length = uint(4, field + " length");
-        if (!take(length, field))
-            return {};
-        return std::string(m_bytes.substr(m_at - length, length));
-    }
-
-    std::size_t remaining() const { return m_bytes.size() - m_at; }
-    std::size_t offset() const { return m_at; }
-    bool failed() const { return !m_error.empty(); }
-    const std::string& error() const { return m_error; }
-
-private:
-    bool take(std::uint64_t count, const std::string& field) {
-        if (failed())
-            return false;
-        if (count > remaining()) {
-            m_error = "truncated: " + field + " at byte " + std::to_string(m_at) + " needs " +
-                      std::to_string(count) + " bytes, " + std::to_string(remaining()) + " left";
-            return false;
-        }
-        m_at += count;
-        return true;
-    }
-
-    std::string_view m_bytes;
-    std::size_t m_at = 0;
-    std::string m_error;
-};
-
-// What is wrong with a decoded fence, or an empty string.
-inline std::string defectOf(const PersistedFence& fence) {
-    if (fence.migration_id == 0)
-        return "migration id 0";
-    if (!fence.range.unboundedAbove() && !(fence.range.start < fence.range.end))
-        return "empty range " + formatKeyRange(fence.range);
-    if (fence.target_node.empty())
-        return "no target node";
-    return {};
-}
-
-} // namespace fence_encoding
-
-inline std::string encodeFences(const std::vector<PersistedFence>& fences) {
-    std::string out;
-    out.push_back(static_cast<char>(fence_encoding::kVersion));
-    fence_encoding::appendUint(out, fences.size(), 4);
-    for (const PersistedFence& fence : fences) {
-        fence_encoding::appendUint(out, fence.migration_id, 8);
-        fence_encoding::appendUint(out, fence.shard_id, 8);
-        fence_encoding::appendUint(out, fence.begin_epoch, 8);
-        fence_encoding::appendBytes(out, fence.range.start);
-        fence_encoding::appendBytes(out, fence.range.end);
-        fence_encoding::appendBytes(out, fence.target_node);
-    }
-    return out;
-}
-
-inline Result<std::vector<PersistedFence>> decodeFences(std::string_view bytes) {
-    using fence_encoding::Reader;
-    if (bytes.empty())
-        return Error{"migration fences: empty value (expected at least a format version byte)"};
-    Reader reader(bytes);
-    const std::uint64_t version = reader.uint(1, "format version");
-    if (version != fence_encoding::kVersion)
-        return Error{"migration fences: unknown format version " + std::to_string(version) +
-                     " (this node reads version " + std::to_string(fence_encoding::kVersion) + ")"};
-    const std::uint64_t count = reader.uint(4, "fence count");
-    if (reader.failed())
-        return Error{"migration fences: " + reader.error()};
-    if (count > reader.remaining() / fence_encoding::kMinFenceBytes)
-        return Error{"migration fences: " + std::to_string(count) + " fences cannot fit in the " +
-                     std::to_string(reader.remaining()) + " bytes that follow the count"};
-    std::vector<PersistedFence> fences;
-    fences.reserve(static_cast<std::size_t>(count));
-    std::set<std::uint64_t> ids;
-    for (std::uint64_t i = 0; i < count; ++i) {
-        const std::string which = "fence " + std::to_string(i + 1) + " of " + std::to_string(count);
-        PersistedFence fence;
-        fence.migration_id = reader.uint(8, which + ": migration id");
-        fence.shard_id = reader.uint(8, which + ": shard id");
-        fence.begin_epoch = reader.uint(8, which + ": begin epoch");
-        fence.range.start = reader.text(which + ": range start");
-        fence.range.end = reader.text(which + ": range end");
-        fence.target_node = reader.text(which + ": target node");
-        if (reader.failed())
-            return Error{"migration fences: " + reader.error()};
-        if (const std::string defect = fence_encoding::defectOf(fence); !defect.empty())
-            return Error{"migration fences: " + which + ": " + defect};
-        if (!ids.insert(fence.migration_id).second)
-            return Error{"migration fences: " + which + ": migration " +
-                         std::to_string(fence.migration_id) + " appears twice"};
-        fences.push_back(std::move(fence));
-    }
-    if (reader.remaining() != 0)
-        return Error{"migration fences: " + std::to_string(reader.remaining()) +
-                     " unexpected bytes after the last fence, at byte " +
-                     std::to_string(reader.offset())};
-    return fences;
-}
 
 } // namespace rangepilot::node

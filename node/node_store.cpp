@@ -179,20 +179,38 @@ private:
     std::uint64_t m_state = 0xcbf29ce484222325ull;
 };
 
-// Releases a snapshot when a read is done, however it ends.
-class SnapshotGuard {
+// An iterator over one key range of one consistent snapshot, released however the read ends.
+// It owns the upper bound the iterator points to, so it is neither copied nor moved.
+class SnapshotRangeReader {
 public:
-    explicit SnapshotGuard(rocksdb::DB* db)
+    // `fillCache` false for whole-range passes (checksums, samples), so they do not evict the
+    // serving working set from the block cache.
+    SnapshotRangeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, const KeyRange& range,
+                        bool fillCache)
         : m_db(db)
-        , m_snapshot(db->GetSnapshot()) {}
-    ~SnapshotGuard() { m_db->ReleaseSnapshot(m_snapshot); }
-    SnapshotGuard(const SnapshotGuard&) = delete;
-    SnapshotGuard& operator=(const SnapshotGuard&) = delete;
-    const rocksdb::Snapshot* get() const { return m_snapshot; }
+        , m_snapshot(db->GetSnapshot())
+        , m_upper(toSlice(range.end)) {
+        rocksdb::ReadOptions options;
+        options.snapshot = m_snapshot;
+        options.fill_cache = fillCache;
+        if (!range.end.empty())
+            options.iterate_upper_bound = &m_upper;
+        m_iterator.reset(db->NewIterator(options, family));
+    }
+    ~SnapshotRangeReader() {
+        m_iterator.reset(); // before the snapshot it reads
+        m_db->ReleaseSnapshot(m_snapshot);
+    }
+    SnapshotRangeReader(const SnapshotRangeReader&) = delete;
+    SnapshotRangeReader& operator=(const SnapshotRangeReader&) = delete;
+
+    rocksdb::Iterator* operator->() const { return m_iterator.get(); }
 
 private:
     rocksdb::DB* m_db;
     const rocksdb::Snapshot* m_snapshot;
+    rocksdb::Slice m_upper;
+    std::unique_ptr<rocksdb::Iterator> m_iterator;
 };
 
 } // namespace
@@ -382,13 +400,7 @@ Result<ScanPage> NodeStore::scan(const KeyRange& range, std::string_view from,
     // A page of zero entries would never make progress; the smallest page is one entry.
     maxEntries = std::max<std::size_t>(maxEntries, 1);
 
-    const SnapshotGuard snapshot(m_impl->db.get());
-    rocksdb::ReadOptions readOptions;
-    readOptions.snapshot = snapshot.get();
-    const rocksdb::Slice upper = toSlice(range.end);
-    if (!range.end.empty())
-        readOptions.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(m_impl->db->NewIterator(readOptions, m_impl->data));
+    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, true);
 
     std::size_t bytes = 0;
     for (it->Seek(start); it->Valid(); it->Next()) {
@@ -417,15 +429,7 @@ Result<ScanPage> NodeStore::scan(const KeyRange& range, std::string_view from,
 }
 
 Result<RangeDigest> NodeStore::digest(const KeyRange& range) const {
-    const SnapshotGuard snapshot(m_impl->db.get());
-    rocksdb::ReadOptions readOptions;
-    readOptions.snapshot = snapshot.get();
-    // Checksums read the whole range once; keep it from evicting the serving working set.
-    readOptions.fill_cache = false;
-    const rocksdb::Slice upper = toSlice(range.end);
-    if (!range.end.empty())
-        readOptions.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(m_impl->db->NewIterator(readOptions, m_impl->data));
+    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, false);
 
     // checksum = FNV-1a 64 over, per entry in key order: len(key) key hlc len(node) node
     // tombstone-byte len(value) value, with lengths and hlc as 8 bytes big-endian. A sequence hash:
@@ -487,14 +491,7 @@ Status NodeStore::deleteRange(const KeyRange& range) {
 
 Result<std::vector<std::string>> NodeStore::sampleKeys(const KeyRange& range, std::size_t maxKeys,
                                                        std::uint64_t* keysSeen) const {
-    const SnapshotGuard snapshot(m_impl->db.get());
-    rocksdb::ReadOptions readOptions;
-    readOptions.snapshot = snapshot.get();
-    readOptions.fill_cache = false;
-    const rocksdb::Slice upper = toSlice(range.end);
-    if (!range.end.empty())
-        readOptions.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(m_impl->db->NewIterator(readOptions, m_impl->data));
+    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, false);
 
     // One pass, bounded memory: keep the live keys whose index is a multiple of `stride`; when more
     // than 2 * maxKeys are kept, drop every other one and double the stride. The kept keys are
