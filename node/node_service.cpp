@@ -463,9 +463,7 @@ grpc::Status NodeService::Ingest(grpc::ServerContext* context, const v1::IngestR
                                  v1::IngestResponse* reply) {
     if (grpc::Status token = checkToken(*context); !token.ok())
         return token;
-    // Every version this node receives moves its clock past it, so its own later writes win.
-    for (const v1::Entry& entry : request->entries())
-        m_clock.observe(entry.version().hlc());
+    // NodeMigrations moves the clock past every version it accepts, so later local writes win.
     grpc::Status status = m_migrations->ingest(*request, reply);
     m_totals.payload_bytes.fetch_add(request->ByteSizeLong() + reply->ByteSizeLong(),
                                      std::memory_order_relaxed);
