@@ -5,7 +5,6 @@
 #include "simulated_cluster_connector.h"
 #include "trace_replay_connector.h"
 
-#include <QFile>
 
 namespace rangepilot {
 
@@ -77,20 +76,6 @@ Result<TraceReplayOptions> replayOptions(const TraceSettings& settings, bool tim
     return options;
 }
 
-// The token in `path`, without surrounding blanks (a trailing newline is what editors leave).
-Result<std::string> readTokenFile(const QString& path) {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return Error{"token file " + path.toStdString() + ": " + file.errorString().toStdString()};
-    const QByteArray token = file.readAll().trimmed();
-    if (token.isEmpty())
-        return Error{"token file " + path.toStdString() + " is empty"};
-    if (token.contains('\n') || token.contains('\r'))
-        return Error{"token file " + path.toStdString() +
-                     " holds more than one line: it should hold the token alone"};
-    return token.toStdString();
-}
-
 Result<GrpcClusterOptions> nodeClusterOptions(const NodeClusterSettings& settings) {
     GrpcClusterOptions options;
     for (const QString& endpoint : settings.endpoints)
@@ -98,9 +83,9 @@ Result<GrpcClusterOptions> nodeClusterOptions(const NodeClusterSettings& setting
     options.security.tls_ca_file = settings.tls_ca.toStdString();
     options.security.tls_server_name = settings.tls_server_name.toStdString();
     if (!settings.token_file.isEmpty()) {
-        Result<std::string> token = readTokenFile(settings.token_file);
+        Result<std::string> token = readTokenFile(settings.token_file.toStdString());
         if (!token)
-            return token.error();
+            return Error{"token file: " + token.error().message};
         options.security.token = std::move(token).value();
     }
     options.cells = static_cast<std::size_t>(settings.cells);

@@ -140,14 +140,6 @@ std::string scenarioNames() {
     return names;
 }
 
-// The token without the line break a file usually ends with.
-std::string trimmedToken(std::string token) {
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
-                              token.back() == '\t'))
-        token.pop_back();
-    return token;
-}
-
 Status readSecurity(FlagReader& flags, ChannelSecurity& security) {
     if (flags.has("--token") && flags.has("--token-file"))
         return Error{"--token-file: not with --token (give the token one way)"};
@@ -157,12 +149,10 @@ Status readSecurity(FlagReader& flags, ChannelSecurity& security) {
             return Error{"--token: empty"};
     }
     if (flags.has("--token-file")) {
-        auto token = readFileText(flags.text("--token-file"));
+        auto token = readTokenFile(flags.text("--token-file"));
         if (!token)
             return Error{"--token-file: " + token.error().message};
-        security.token = trimmedToken(std::move(token.value()));
-        if (security.token.empty())
-            return Error{"--token-file: " + flags.text("--token-file") + " holds no token"};
+        security.token = std::move(token.value());
     }
     security.tls_ca_file = flags.text("--tls-ca");
     security.tls_server_name = flags.text("--tls-server-name");

@@ -133,31 +133,12 @@ Result<std::vector<PeerAddress>> parsePeers(const std::string& name, const std::
     return peers;
 }
 
-// gRPC metadata values must be printable ASCII; a space would also end "Bearer <token>" early.
 Status checkToken(std::string_view flag, std::string_view token) {
     if (token.empty())
         return Error{std::string(flag) + ": empty token"};
-    for (const char c : token) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte <= ' ' || byte >= 0x7f)
-            return Error{std::string(flag) + ": the token must be printable ASCII without spaces"};
-    }
+    if (!validToken(token))
+        return Error{std::string(flag) + ": " + kInvalidTokenMessage};
     return Status::success();
-}
-
-Result<std::string> readTokenFile(const std::string& path) {
-    Result<std::string> text = readFileText(path);
-    if (!text)
-        return Error{"--token-file: " + text.error().message};
-    std::string token = std::move(text.value());
-    // Editors and `echo` leave a newline; it is not part of the token.
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
-        token.pop_back();
-    if (token.empty())
-        return Error{"--token-file: " + path + " holds no token"};
-    if (Status valid = checkToken("--token-file", token); !valid)
-        return Error{valid.message()};
-    return token;
 }
 
 Result<std::string> resolveToken(const FlagValues& values) {
@@ -170,8 +151,12 @@ Result<std::string> resolveToken(const FlagValues& values) {
             return Error{valid.message()};
         return inline_->second;
     }
-    if (file != values.end())
-        return readTokenFile(file->second);
+    if (file != values.end()) {
+        Result<std::string> token = readTokenFile(file->second);
+        if (!token)
+            return Error{"--token-file: " + token.error().message};
+        return token;
+    }
     return std::string();
 }
 

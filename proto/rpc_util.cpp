@@ -1,5 +1,6 @@
 #include "rpc_util.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -117,6 +118,28 @@ bool tokensEqual(const std::string& a, const std::string& b) {
     for (std::size_t i = 0; i < length; ++i)
         difference |= static_cast<unsigned char>(a[i] ^ b[i]);
     return difference == 0;
+}
+
+bool validToken(std::string_view token) {
+    return !token.empty() && std::all_of(token.begin(), token.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte > ' ' && byte < 0x7f;
+    });
+}
+
+Result<std::string> readTokenFile(const std::string& path) {
+    Result<std::string> text = readFileText(path);
+    if (!text)
+        return text;
+    const std::string_view blanks = " \t\r\n";
+    const std::string& raw = text.value();
+    const std::size_t first = raw.find_first_not_of(blanks);
+    if (first == std::string::npos)
+        return Error{path + " holds no token"};
+    std::string token = raw.substr(first, raw.find_last_not_of(blanks) - first + 1);
+    if (!validToken(token))
+        return Error{kInvalidTokenMessage};
+    return token;
 }
 
 grpc::Status staleEpochStatus(const std::string& message, const v1::EpochMismatch& details) {

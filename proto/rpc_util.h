@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace rangepilot {
 
@@ -39,6 +40,15 @@ void addToken(grpc::ClientContext& context, const std::string& token);
 std::optional<std::string> bearerToken(const grpc::ServerContext& context);
 // Compares in time independent of where the strings first differ (no early exit).
 bool tokensEqual(const std::string& a, const std::string& b);
+// Whether `token` can be a bearer token: non-empty printable ASCII without spaces (gRPC metadata
+// must be printable, and a space would end "Bearer <token>" early).
+bool validToken(std::string_view token);
+inline constexpr const char* kInvalidTokenMessage =
+    "the token must be printable ASCII without spaces";
+// The token a file holds, without the blanks around it (editors and `echo` leave a line break).
+// Errors: "<path>: cannot open: ...", "<path> holds no token", and kInvalidTokenMessage; callers
+// prefix the flag or setting that named the file.
+Result<std::string> readTokenFile(const std::string& path);
 
 // FAILED_PRECONDITION carrying an EpochMismatch in the binary error details.
 grpc::Status staleEpochStatus(const std::string& message, const v1::EpochMismatch& details);
