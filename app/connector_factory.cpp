@@ -5,7 +5,6 @@
 #include "simulated_cluster_connector.h"
 #include "trace_replay_connector.h"
 
-
 namespace rangepilot {
 
 namespace {
