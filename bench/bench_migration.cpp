@@ -8,9 +8,9 @@
 //     put and the moving one), p50 and p99 over the run, first with no migration, then with the
 //     shard moving back at a rate limit that keeps the copy going for the whole run.
 //
-// Usage: bench_migration [--quick] [--mb N] [--rate OPS] [--seconds S]
-//   defaults 256 MB, 2000 ops/s, 10 s; --quick: 16 MB, 500 ops/s, 2 s (a smoke run, not a
-//   measurement).
+// Usage: bench_migration [--quick] [--mb N] [--rate OPS] [--seconds S] [--batch-kib K]
+//   defaults 256 MB, 2000 ops/s, 10 s, 4096 KiB batches; --quick: 16 MB, 500 ops/s, 2 s (a smoke
+//   run, not a measurement).
 
 #include "local_file_ownership_store.h"
 #include "migration_executor.h"
@@ -45,6 +45,7 @@ struct Settings {
     double megabytes = 256;
     double rate = 2000;
     double seconds = 10;
+    double batch_kib = 4096; // CopyBatch max_bytes
 };
 
 double secondsSince(Clock::time_point start) {
@@ -103,6 +104,19 @@ struct MoveTiming {
     double bytes = 0;
     MigrationPhase phase = MigrationPhase::Proposed;
     std::string error;
+    // When each phase began, in seconds since start().
+    std::vector<std::pair<MigrationPhase, double>> phases;
+
+    std::string timeline() const {
+        std::string out;
+        for (const auto& [phase, at] : phases) {
+            char step[96];
+            std::snprintf(step, sizeof step, "%s%s %.2f s", out.empty() ? "" : ", ",
+                          migrationPhaseName(phase).toUtf8().constData(), at);
+            out += step;
+        }
+        return out;
+    }
 };
 
 class Mover {
@@ -124,10 +138,10 @@ public:
     }
 
     // Starts moving the bulk shard to the node that does not own it; returns at once.
-    void start(double bytesPerS) {
+    void start(double bytesPerS, std::uint32_t batchBytes) {
         MigrationExecutorOptions options;
         options.copy_bytes_per_s = bytesPerS;
-        options.batch_bytes = 4u << 20;
+        options.batch_bytes = batchBytes;
         m_timing = {};
         m_copyStarted.reset();
         m_executor = std::make_unique<MigrationExecutor>(
@@ -146,7 +160,6 @@ public:
     MoveTiming wait() {
         m_executor->waitForAll();
         const std::lock_guard lock(m_mutex);
-        m_timing.total_seconds = secondsSince(m_started);
         if (Status installed = fromStore(); !installed)
             fail(installed.message());
         return m_timing;
@@ -161,6 +174,10 @@ private:
             m_timing.copy_seconds == 0)
             m_timing.copy_seconds = secondsSince(*m_copyStarted);
         m_timing.bytes = progress.bytes_copied;
+        if (m_timing.phases.empty() || m_timing.phases.back().first != progress.phase)
+            m_timing.phases.emplace_back(progress.phase, secondsSince(m_started));
+        if (isTerminal(progress.phase))
+            m_timing.total_seconds = secondsSince(m_started);
         m_timing.phase = progress.phase;
         m_timing.error = progress.error.toStdString();
     }
@@ -186,6 +203,8 @@ private:
 struct Latency {
     double p50_ms = 0;
     double p99_ms = 0;
+    double p999_ms = 0;
+    double max_ms = 0;
     double throughput = 0;
     qint64 errors = 0;
 };
@@ -224,6 +243,8 @@ public:
         Latency latency;
         latency.p50_ms = all.value(QLatin1String("p50_us")).toDouble() / 1000.0;
         latency.p99_ms = all.value(QLatin1String("p99_us")).toDouble() / 1000.0;
+        latency.p999_ms = all.value(QLatin1String("p999_us")).toDouble() / 1000.0;
+        latency.max_ms = all.value(QLatin1String("max_us")).toDouble() / 1000.0;
         latency.throughput = summary.value(QLatin1String("throughput_ops_s")).toDouble();
         latency.errors = summary.value(QLatin1String("errors")).toInteger();
         return latency;
@@ -249,6 +270,8 @@ Settings parse(int argc, char** argv) {
             number(settings.rate);
         else if (std::strcmp(argv[i], "--seconds") == 0)
             number(settings.seconds);
+        else if (std::strcmp(argv[i], "--batch-kib") == 0)
+            number(settings.batch_kib);
         else
             fail(std::string("unknown argument ") + argv[i]);
     }
@@ -261,8 +284,9 @@ int main(int argc, char** argv) {
     QCoreApplication application(argc, argv);
     const Settings settings = parse(argc, argv);
 
-    // Two shards: "bulk..." (the one that moves) and "user..." (the driver's keys), on different
-    // nodes, so the foreground traffic hits a moving shard and a resting one.
+    // Two shards on different nodes: ["", "user5") holds the bulk data and the lower half of the
+    // driver's keys and moves; ["user5", "") holds the upper half and stays put. The foreground
+    // traffic thus hits a moving shard (dual writes, the fence of the cutover) and a resting one.
     NodeCluster cluster;
     NodeClusterOptions options;
     options.nodeCount = 2;
@@ -271,7 +295,7 @@ int main(int argc, char** argv) {
     if (!cluster.start(options))
         fail(cluster.errorString().toStdString());
     Result<OwnershipTable> table = OwnershipTable::create(
-        {Shard{1, KeyRange{"", "user"}, "n1", {}}, Shard{2, KeyRange{"user", ""}, "n2", {}}}, 1,
+        {Shard{1, KeyRange{"", "user5"}, "n1", {}}, Shard{2, KeyRange{"user5", ""}, "n2", {}}}, 1,
         {"n1", "n2"});
     if (!table || !cluster.installTable(*table).ok())
         fail("installing the table");
@@ -282,7 +306,8 @@ int main(int argc, char** argv) {
     const double writeMBps = bytes / 1e6 / writeSeconds;
 
     Mover mover(cluster, cluster.directory() + QStringLiteral("/ownership.json"));
-    mover.start(0.0);
+    const auto batchBytes = static_cast<std::uint32_t>(settings.batch_kib * 1024);
+    mover.start(0.0, batchBytes);
     const MoveTiming copy = mover.wait();
     if (copy.phase != MigrationPhase::Done)
         fail("the copy migration ended " + migrationPhaseName(copy.phase).toStdString() + ": " +
@@ -291,9 +316,10 @@ int main(int argc, char** argv) {
 
     std::printf("copy throughput, node to node on loopback (%.0f MB in %zu values of %zu KiB):\n",
                 bytes / 1e6, count, kValueBytes / 1024);
-    std::printf("  migration copy (4 MiB batches, no rate limit): %8.1f MB/s  (%.2f s; whole "
+    std::printf("  migration copy (%.0f KiB batches, no rate limit): %8.1f MB/s  (%.2f s; whole "
                 "migration with checksums and cutover %.2f s)\n",
-                copyMBps, copy.copy_seconds, copy.total_seconds);
+                settings.batch_kib, copyMBps, copy.copy_seconds, copy.total_seconds);
+    std::printf("    phases began at: %s\n", copy.timeline().c_str());
     std::printf("  baseline: client Puts, %d threads:             %8.1f MB/s  (%.2f s)\n",
                 kWriterThreads, writeMBps, writeSeconds);
     std::printf("  ratio copy / baseline: %.2f\n\n", copyMBps / writeMBps);
@@ -302,10 +328,11 @@ int main(int argc, char** argv) {
     quiet.start(cluster, settings);
     const Latency without = quiet.finish();
 
-    // Back again at a rate that spreads the copy over the whole foreground run.
-    const double rateLimit = bytes / (settings.seconds * 1.2);
+    // Back again at a rate that spreads the copy over the first half of the foreground run, so
+    // that the checksums, the fence and the cutover happen while the load runs too.
+    const double rateLimit = bytes / (settings.seconds * 0.5);
     Load busy;
-    mover.start(rateLimit);
+    mover.start(rateLimit, batchBytes);
     busy.start(cluster, settings);
     const Latency during = busy.finish();
     const MoveTiming back = mover.wait();
@@ -313,16 +340,24 @@ int main(int argc, char** argv) {
         fail("the second migration ended " + migrationPhaseName(back.phase).toStdString() + ": " +
              back.error);
 
-    std::printf("foreground latency, rangepilot-load at %.0f ops/s for %.0f s (30%% puts):\n",
+    std::printf("foreground latency, rangepilot-load at %.0f ops/s for %.0f s (30%% puts, half of "
+                "the keys in the moving shard):\n",
                 settings.rate, settings.seconds);
-    std::printf("  without a migration:                  p50 %7.2f ms  p99 %7.2f ms  (%.0f ops/s, "
-                "%lld errors)\n",
-                without.p50_ms, without.p99_ms, without.throughput,
-                static_cast<long long>(without.errors));
-    std::printf("  during a migration at %6.1f MB/s:     p50 %7.2f ms  p99 %7.2f ms  (%.0f ops/s, "
-                "%lld errors)\n",
-                rateLimit / 1e6, during.p50_ms, during.p99_ms, during.throughput,
-                static_cast<long long>(during.errors));
+    const auto printLatency = [](const char* what, const Latency& latency) {
+        std::printf("  %-34s p50 %6.2f ms  p99 %6.2f ms  p99.9 %6.2f ms  max %7.2f ms  (%.0f "
+                    "ops/s, %lld errors)\n",
+                    what, latency.p50_ms, latency.p99_ms, latency.p999_ms, latency.max_ms,
+                    latency.throughput, static_cast<long long>(latency.errors));
+    };
+    printLatency("without a migration:", without);
+    char during_label[64];
+    std::snprintf(during_label, sizeof during_label,
+                  "during a migration at %.1f MB/s:", rateLimit / 1e6);
+    printLatency(during_label, during);
+    std::printf("  (the migration took %.2f s from start to done%s; phases began at: %s)\n",
+                back.total_seconds,
+                back.total_seconds > settings.seconds ? ", longer than the load run" : "",
+                back.timeline().c_str());
     std::printf("  ratio p99 during / without: %.2f\n", during.p99_ms / without.p99_ms);
     return 0;
 }

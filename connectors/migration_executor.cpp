@@ -220,10 +220,14 @@ void MigrationExecutor::waitForAll() {
 
 void MigrationExecutor::drive(Run& run) {
     StepResult result = shadow(run);
-    if (result.outcome == Outcome::Ok)
+    while (result.outcome == Outcome::Ok) {
         result = copy(run);
-    if (result.outcome == Outcome::Ok)
-        result = verify(run);
+        if (result.outcome == Outcome::Ok)
+            result = verify(run);
+        if (result.outcome != Outcome::Recopy)
+            break;
+        result = startOver(run, result.message);
+    }
     if (result.outcome == Outcome::Ok)
         result = commit(run);
     if (result.outcome == Outcome::Ok)
@@ -299,7 +303,7 @@ MigrationExecutor::StepResult MigrationExecutor::copy(Run& run) {
     setPhase(run, MigrationPhase::Copying);
     std::string cursor = run.record.copy_cursor;
     double copied = 0.0;
-    std::int64_t startedMs = wallMs();
+    const std::int64_t startedMs = wallMs();
     for (;;) {
         if (!waitWhilePaused(run) || !waitForRateLimit(run, copied, startedMs))
             return {Outcome::Aborted, run.abort_reason};
@@ -316,23 +320,9 @@ MigrationExecutor::StepResult MigrationExecutor::copy(Run& run) {
         if (abortRequested(run))
             return {Outcome::Aborted, run.abort_reason};
         if (!status.ok()) {
-            // The source forgot the migration (it restarted) or its shadowing broke (a forward to
-            // the target failed): writes may have been missed, so shadow again and copy it all.
-            const bool restartable = status.error_code() == grpc::StatusCode::NOT_FOUND ||
-                                     status.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
-            if (restartable && run.attempts_used < m_options.retry_attempts) {
-                ++run.attempts_used;
-                if (StepResult again = shadow(run); again.outcome != Outcome::Ok)
-                    return again;
-                setPhase(run, MigrationPhase::Copying);
-                cursor.clear();
-                copied = 0.0;
-                startedMs = wallMs();
-                const std::lock_guard lock(m_mutex);
-                run.progress.batches_done = 0;
-                run.progress.bytes_copied = 0.0;
-                continue;
-            }
+            if (lostShadowing(status))
+                return {Outcome::Recopy,
+                        "CopyBatch on " + run.record.from + ": " + describeStatus(status)};
             return {Outcome::Failed, "CopyBatch on " + run.record.from + " after " +
                                          std::to_string(run.attempts_used) +
                                          " retries: " + describeStatus(status)};
@@ -360,34 +350,50 @@ MigrationExecutor::StepResult MigrationExecutor::copy(Run& run) {
     }
 }
 
+MigrationExecutor::StepResult MigrationExecutor::startOver(Run& run, const std::string& why) {
+    if (run.attempts_used >= m_options.retry_attempts)
+        return {Outcome::Failed, why + " (no retries left to copy again)"};
+    ++run.attempts_used;
+    {
+        const std::lock_guard lock(m_mutex);
+        run.record.copy_cursor.clear();
+        run.record.bytes_copied = 0.0;
+        run.progress.batches_done = 0;
+        run.progress.bytes_copied = 0.0;
+        run.progress.error = QString::fromStdString(why + "; copying again");
+    }
+    return shadow(run);
+}
+
 MigrationExecutor::StepResult MigrationExecutor::verify(Run& run) {
     setPhase(run, MigrationPhase::CatchingUp);
-    v1::RangeChecksumRequest fence;
-    fence.set_migration_id(run.record.id);
-    fence.set_fence_writes(true);
+    // Both digests come from snapshots the two nodes pinned at the same point of the range's
+    // writes, so writes go on while they are computed; only the pin holds them for a round trip.
+    v1::RangeChecksumRequest pin;
+    pin.set_migration_id(run.record.id);
+    pin.set_pin_target_snapshot(true);
     v1::RangeChecksumResponse source;
     grpc::Status status = withRetries(run, run.record.from, "RangeChecksum",
                                       [&](NodeStub& stub, grpc::ClientContext& context) {
-                                          return stub.RangeChecksum(&context, fence, &source);
+                                          return stub.RangeChecksum(&context, pin, &source);
                                       });
     if (abortRequested(run))
         return {Outcome::Aborted, run.abort_reason};
     if (!status.ok())
-        return {Outcome::Failed,
-                "fencing and checksumming on " + run.record.from + ": " + describeStatus(status)};
+        return stepFailure(status, "checksumming a snapshot on " + run.record.from);
 
-    v1::RangeChecksumRequest plain;
-    plain.set_migration_id(run.record.id);
+    v1::RangeChecksumRequest pinned;
+    pinned.set_migration_id(run.record.id);
+    pinned.set_snapshot_id(source.target_snapshot_id());
     v1::RangeChecksumResponse target;
     status = withRetries(run, run.record.to, "RangeChecksum",
                          [&](NodeStub& stub, grpc::ClientContext& context) {
-                             return stub.RangeChecksum(&context, plain, &target);
+                             return stub.RangeChecksum(&context, pinned, &target);
                          });
     if (abortRequested(run))
         return {Outcome::Aborted, run.abort_reason};
     if (!status.ok())
-        return {Outcome::Failed,
-                "checksumming on " + run.record.to + ": " + describeStatus(status)};
+        return stepFailure(status, "checksumming the pinned snapshot on " + run.record.to);
     if (source.checksum() != target.checksum() || source.entries() != target.entries() ||
         source.bytes() != target.bytes())
         return {Outcome::Failed, "checksums differ: " + run.record.from + " has " +
@@ -395,7 +401,37 @@ MigrationExecutor::StepResult MigrationExecutor::verify(Run& run) {
                                      std::to_string(source.bytes()) + " bytes), " + run.record.to +
                                      " has " + std::to_string(target.entries()) + " (" +
                                      std::to_string(target.bytes()) + " bytes)"};
+    return fence(run);
+}
+
+MigrationExecutor::StepResult MigrationExecutor::fence(Run& run) {
+    // From here until the cutover the source refuses writes to the range, and the fence fails if
+    // a forward broke since the snapshots: no write can miss the target.
+    v1::FenceWritesRequest request;
+    request.set_migration_id(run.record.id);
+    v1::MigrationStepResponse reply;
+    const grpc::Status status = withRetries(run, run.record.from, "FenceWrites",
+                                            [&](NodeStub& stub, grpc::ClientContext& context) {
+                                                return stub.FenceWrites(&context, request, &reply);
+                                            });
+    if (abortRequested(run))
+        return {Outcome::Aborted, run.abort_reason};
+    if (!status.ok())
+        return stepFailure(status, "fencing writes on " + run.record.from);
     return StepResult::ok();
+}
+
+// The source forgot the migration (it restarted), its shadowing broke (a forward to the target
+// failed) or the target forgot it: writes may have been missed, so shadow again and copy it all.
+bool MigrationExecutor::lostShadowing(const grpc::Status& status) {
+    return status.error_code() == grpc::StatusCode::NOT_FOUND ||
+           status.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
+}
+
+MigrationExecutor::StepResult MigrationExecutor::stepFailure(const grpc::Status& status,
+                                                             const std::string& step) {
+    return {lostShadowing(status) ? Outcome::Recopy : Outcome::Failed,
+            step + ": " + describeStatus(status)};
 }
 
 MigrationExecutor::StepResult MigrationExecutor::commit(Run& run) {
@@ -491,6 +527,9 @@ void MigrationExecutor::installEverywhere(const OwnershipTable& table,
 void MigrationExecutor::finish(Run& run) {
     v1::EndMigrationRequest request;
     request.set_migration_id(run.record.id);
+    // A source that restarted after the cutover no longer knows the migration: the range tells
+    // it what to drop.
+    *request.mutable_range() = toProto(run.record.range);
     v1::MigrationStepResponse reply;
     const grpc::Status status = withRetries(run, run.record.from, "EndMigration",
                                             [&](NodeStub& stub, grpc::ClientContext& context) {

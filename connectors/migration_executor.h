@@ -9,9 +9,12 @@
 //   Copying     CopyBatch on the source until done (node to node), at most copy_bytes_per_s on
 //               average (a token bucket over whole batches); the cursor is persisted per batch.
 //   CatchingUp  writes that raced the copy are already on the target (the source forwards before it
-//               acknowledges), so catching up is proving it: if the source's shadowing broke (a
-//               forward failed) the copy starts over; then RangeChecksum with fence_writes on the
-//               source and a plain one on the target; the digests must be equal.
+//               acknowledges), so catching up is proving it: the source pins a snapshot on itself
+//               and on the target at the same point of the range's writes (RangeChecksum with
+//               pin_target_snapshot), both digest them while writes go on, and the digests must be
+//               equal. Then FenceWrites on the source stops writes to the range until the cutover.
+//               If the shadowing was lost on the way (a forward failed, a node restarted) the
+//               range is shadowed and copied again from the start.
 //   CuttingOver compare-and-swap in the store: the table with the target as owner (epoch + 1),
 //               together with the record's phase; then Cutover on the source first (it stops
 //               serving the range: no client can read old data from it once the target accepts
@@ -93,7 +96,9 @@ public:
 
 private:
     struct Run;
-    enum class Outcome { Ok, Aborted, Failed };
+    // Recopy: the shadowing was lost (a node restarted or a forward failed); shadow again and
+    // copy from the start, within the retry budget.
+    enum class Outcome { Ok, Aborted, Failed, Recopy };
     struct StepResult {
         Outcome outcome = Outcome::Ok;
         std::string message;
@@ -104,6 +109,10 @@ private:
     StepResult shadow(Run& run);
     StepResult copy(Run& run);
     StepResult verify(Run& run);
+    StepResult fence(Run& run);
+    StepResult startOver(Run& run, const std::string& why);
+    static bool lostShadowing(const grpc::Status& status);
+    static StepResult stepFailure(const grpc::Status& status, const std::string& step);
     StepResult commit(Run& run);
     void cutOverNodes(Run& run, const OwnershipTable& table);
     void finish(Run& run);

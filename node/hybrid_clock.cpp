@@ -38,6 +38,12 @@ void HybridClock::observe(HlcTimestamp remote) {
     m_last = std::max(m_last, remote);
 }
 
+std::uint64_t HybridClock::leadOverPhysical(HlcTimestamp remote) const {
+    const std::uint64_t physicalMs = m_physical();
+    const std::uint64_t remoteMs = hlcPhysicalMs(remote);
+    return remoteMs > physicalMs ? remoteMs - physicalMs : 0;
+}
+
 HlcTimestamp HybridClock::last() const {
     const std::lock_guard lock(m_mutex);
     return m_last;

@@ -31,6 +31,12 @@ inline std::uint64_t hlcLogical(HlcTimestamp t) {
     return t & ((std::uint64_t{1} << kHlcLogicalBits) - 1);
 }
 
+// How far a version from another node may lead this node's physical clock. A peer with a broken
+// clock (set years ahead) would otherwise drag every node that observes its versions away from
+// wall time for good, since the clock's floor is persisted; NTP keeps honest clocks within a few
+// milliseconds, and CockroachDB's default maximum offset is 500 ms too.
+inline constexpr std::uint64_t kMaxClockOffsetMs = 500;
+
 class HybridClock {
 public:
     // Milliseconds since the Unix epoch; the default reads the system clock. Tests inject one.
@@ -44,6 +50,9 @@ public:
     void observe(HlcTimestamp remote);
     // The largest timestamp issued or observed so far (what a node persists as its floor).
     HlcTimestamp last() const;
+    // How many milliseconds `remote`'s physical part leads this node's physical clock (0 when it
+    // does not): what a receiver compares with kMaxClockOffsetMs before it observes `remote`.
+    std::uint64_t leadOverPhysical(HlcTimestamp remote) const;
 
 private:
     PhysicalClock m_physical;

@@ -27,6 +27,8 @@ constexpr std::size_t kFinishedMigrationsKept = 32;
 constexpr auto kShadowForwardDeadline = std::chrono::seconds(5);
 // A copy batch is up to 32 MiB plus one large entry; generous for slow links.
 constexpr auto kCopyIngestDeadline = std::chrono::seconds(60);
+// Writes to the range wait while a source pins snapshots with its target: keep that wait short.
+constexpr auto kPinSnapshotDeadline = std::chrono::seconds(1);
 
 grpc::Status failure(StatusCode code, const std::string& message) {
     return grpc::Status(code, message);
@@ -120,6 +122,9 @@ struct Migration {
     std::uint64_t forwarded_writes = 0;
     std::uint64_t copied_entries = 0;
     std::uint64_t copied_bytes = 0;
+    // Target only: the snapshot the source had pinned here for its verification, and its id.
+    PinnedSnapshot pinned;
+    std::uint64_t pinned_id = 0;
 
     // "migration 7 (shard 3, [a, b))": how every message names it.
     std::string label() const {
@@ -206,6 +211,8 @@ struct NodeMigrations::Impl {
     // Bumped whenever a migration is added, so that a write that found no migration can tell
     // cheaply whether one began while it was applying (and then forward itself).
     std::atomic<std::uint64_t> registrations{0};
+    // Ids of the snapshots pinned for sources (PinSnapshot), unique while the process lives.
+    std::atomic<std::uint64_t> nextSnapshotId{1};
 
     std::shared_ptr<Migration> find(std::uint64_t id) const {
         std::shared_lock lock(registryMutex);
@@ -302,7 +309,7 @@ struct NodeMigrations::Impl {
     }
 
     // Persists the fence of `migration` (a source) unless it is already; call with stepMutex.
-    grpc::Status rememberFence(const Migration& migration) {
+    grpc::Status rememberFence(const Migration& migration, const char* step) {
         if (persistedFences.count(migration.id) != 0)
             return grpc::Status::OK;
         PersistedFence fence;
@@ -317,9 +324,10 @@ struct NodeMigrations::Impl {
         std::map<std::uint64_t, PersistedFence> next = persistedFences;
         next.emplace(migration.id, std::move(fence));
         if (Status saved = saveFences(next); !saved)
-            return failure(StatusCode::INTERNAL,
-                           "RangeChecksum " + migration.label() + ": persisting the fence in " +
-                               fencesKeyName() + " failed: " + saved.message());
+            return failure(StatusCode::INTERNAL, std::string(step) + " " + migration.label() +
+                                                     ": persisting the fence in " +
+                                                     fencesKeyName() +
+                                                     " failed: " + saved.message());
         persistedFences = std::move(next);
         return grpc::Status::OK;
     }
@@ -718,7 +726,7 @@ struct NodeMigrations::Impl {
     // --- Ingest (target) ---
 
     static grpc::Status convertIncoming(const Migration& migration,
-                                        const v1::IngestRequest& request,
+                                        const v1::IngestRequest& request, const HybridClock& clock,
                                         std::vector<StoredEntry>* entries) {
         const std::string where = "Ingest " + migration.label();
         entries->reserve(static_cast<std::size_t>(request.entries_size()));
@@ -730,6 +738,14 @@ struct NodeMigrations::Impl {
             if (entry.version().hlc() == 0 || entry.version().node().empty())
                 return failure(StatusCode::INVALID_ARGUMENT,
                                where + ": key " + formatKey(entry.key()) + " has no version");
+            if (const std::uint64_t lead = clock.leadOverPhysical(entry.version().hlc());
+                lead > kMaxClockOffsetMs)
+                return failure(StatusCode::FAILED_PRECONDITION,
+                               where + ": the version of key " + formatKey(entry.key()) +
+                                   " (written by " + entry.version().node() + ") is " +
+                                   std::to_string(lead) + " ms ahead of this node's clock, more " +
+                                   "than the " + std::to_string(kMaxClockOffsetMs) +
+                                   " ms allowed; check the nodes' clocks (NTP)");
             if (entry.tombstone() && !entry.value().empty())
                 return failure(StatusCode::INVALID_ARGUMENT, where + ": key " +
                                                                  formatKey(entry.key()) +
@@ -765,7 +781,7 @@ struct NodeMigrations::Impl {
                            where + ": entries come from " + migration->peer_node + ", not from '" +
                                request.from_node() + "'");
         std::vector<StoredEntry> entries;
-        if (grpc::Status converted = convertIncoming(*migration, request, &entries);
+        if (grpc::Status converted = convertIncoming(*migration, request, *context.clock, &entries);
             !converted.ok())
             return converted;
 
@@ -809,11 +825,11 @@ struct NodeMigrations::Impl {
 
     // Refuses writes from now on and waits for the ones in flight, so the digest that follows
     // sees every acknowledged write and no half-done one.
-    grpc::Status fence(Migration& migration) {
-        const std::string where = "RangeChecksum " + migration.label();
+    grpc::Status fence(Migration& migration, const char* step) {
+        const std::string where = std::string(step) + " " + migration.label();
         if (migration.role != v1::SOURCE)
             return failure(StatusCode::FAILED_PRECONDITION,
-                           where + ": fence_writes is for the source; node " + context.node_id +
+                           where + ": fencing writes is for the source; node " + context.node_id +
                                " is the target");
         {
             std::lock_guard lock(migration.mutex);
@@ -837,44 +853,83 @@ struct NodeMigrations::Impl {
         }
         // Before the reply: a source killed from here on must come back fenced, or it would
         // serve the range at the old epoch while the executor commits the move.
-        return rememberFence(migration);
+        return rememberFence(migration, step);
     }
 
-    grpc::Status checksumRange(std::uint64_t id, const v1::RangeChecksumRequest& request,
-                               KeyRange* range) {
+    grpc::Status checksumShape(const v1::RangeChecksumRequest& request) const {
+        const bool snapshotted = request.pin_target_snapshot() || request.snapshot_id() != 0;
+        if (request.migration_id() == 0 && (request.fence_writes() || snapshotted))
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           "RangeChecksum: fence_writes, pin_target_snapshot and snapshot_id need "
+                           "a migration id");
+        if (request.pin_target_snapshot() && (request.fence_writes() || request.snapshot_id() != 0))
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           "RangeChecksum: pin_target_snapshot goes with neither fence_writes nor "
+                           "snapshot_id");
+        if (request.fence_writes() && request.snapshot_id() != 0)
+            return failure(StatusCode::INVALID_ARGUMENT,
+                           "RangeChecksum: fence_writes and snapshot_id are for different nodes "
+                           "(source and target)");
+        return grpc::Status::OK;
+    }
+
+    // The range to digest: the request's, or with a migration id and no range the migration's.
+    grpc::Status checksumRange(const Migration* migration, const v1::RangeChecksumRequest& request,
+                               KeyRange* range) const {
         const KeyRange asked = fromProto(request.range());
-        if (id == 0) {
-            if (request.fence_writes())
-                return failure(StatusCode::INVALID_ARGUMENT,
-                               "RangeChecksum: fence_writes needs a migration id");
+        if (migration == nullptr) {
             if (!isValidRange(asked))
                 return failure(StatusCode::INVALID_ARGUMENT,
                                "RangeChecksum: empty range " + formatKeyRange(asked));
             *range = asked;
             return grpc::Status::OK;
         }
-        const std::shared_ptr<Migration> migration = find(id);
-        if (!migration)
-            return notFound("RangeChecksum", id);
         const bool wholeMigration = asked.start.empty() && asked.end.empty();
         *range = wholeMigration ? migration->range : asked;
         if (!isValidRange(*range) || !rangeCovers(migration->range, *range))
             return failure(StatusCode::INVALID_ARGUMENT,
                            "RangeChecksum " + migration->label() + ": range " +
                                formatKeyRange(*range) + " is not part of the migration's range");
-        if (!request.fence_writes())
-            return grpc::Status::OK;
-        std::lock_guard steps(stepMutex);
-        return fence(*migration);
+        return grpc::Status::OK;
     }
 
     grpc::Status rangeChecksum(const v1::RangeChecksumRequest& request,
                                v1::RangeChecksumResponse* reply) {
+        if (grpc::Status shape = checksumShape(request); !shape.ok())
+            return shape;
+        std::shared_ptr<Migration> migration;
+        if (request.migration_id() != 0) {
+            migration = find(request.migration_id());
+            if (!migration)
+                return notFound("RangeChecksum", request.migration_id());
+        }
         KeyRange range;
-        if (grpc::Status ready = checksumRange(request.migration_id(), request, &range);
-            !ready.ok())
-            return ready;
-        Result<RangeDigest> digest = context.store->digest(range);
+        if (grpc::Status valid = checksumRange(migration.get(), request, &range); !valid.ok())
+            return valid;
+
+        PinnedSnapshot snapshot; // null: digest the current data
+        if (request.fence_writes()) {
+            std::lock_guard steps(stepMutex);
+            if (grpc::Status fenced = fence(*migration, "RangeChecksum"); !fenced.ok())
+                return fenced;
+        } else if (request.pin_target_snapshot()) {
+            std::uint64_t targetSnapshot = 0;
+            if (grpc::Status pinned = pinWithTarget(*migration, &snapshot, &targetSnapshot);
+                !pinned.ok())
+                return pinned;
+            reply->set_target_snapshot_id(targetSnapshot);
+        } else if (request.snapshot_id() != 0) {
+            if (grpc::Status found = pinnedSnapshot(*migration, request.snapshot_id(), &snapshot);
+                !found.ok())
+                return found;
+        }
+        return digestInto(range, snapshot.get(), reply);
+    }
+
+    grpc::Status digestInto(const KeyRange& range, const StoreSnapshot* snapshot,
+                            v1::RangeChecksumResponse* reply) const {
+        Result<RangeDigest> digest = snapshot != nullptr ? context.store->digest(range, *snapshot)
+                                                         : context.store->digest(range);
         if (!digest)
             return failure(StatusCode::INTERNAL, "RangeChecksum " + formatKeyRange(range) + ": " +
                                                      digest.error().message);
@@ -882,6 +937,115 @@ struct NodeMigrations::Impl {
         reply->set_entries(digest->entries);
         reply->set_bytes(digest->bytes);
         reply->set_epoch(installedEpoch());
+        return grpc::Status::OK;
+    }
+
+    // --- Snapshots for verification ---
+
+    // Source: pins a snapshot here and has the target pin one at the same point of the range's
+    // write stream. Holding the gate exclusively, no write to the range is half done (applied
+    // here but not yet forwarded) and none starts, so both hold exactly the same writes; the
+    // writes wait for one round trip to the target.
+    grpc::Status pinWithTarget(Migration& migration, PinnedSnapshot* local,
+                               std::uint64_t* targetSnapshot) {
+        const std::string where = "RangeChecksum " + migration.label();
+        if (migration.role != v1::SOURCE)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": pin_target_snapshot is for the source; node " +
+                               context.node_id + " is the target");
+        std::lock_guard steps(stepMutex);
+        std::unique_lock drained(migration.gate);
+        std::shared_ptr<v1::NodeAgent::Stub> target;
+        {
+            std::lock_guard lock(migration.mutex);
+            if (migration.state != v1::SHADOWING && migration.state != v1::FENCED)
+                return failure(StatusCode::FAILED_PRECONDITION,
+                               where + ": cannot verify, the migration is " +
+                                   stateName(migration.state) +
+                                   (migration.error.empty() ? "" : ": " + migration.error));
+            target = migration.target;
+        }
+        if (!target)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + " has no channel to the target " + migration.peer_node +
+                               " (restored after a restart); cut it over or abort it");
+        *local = context.store->pinSnapshot();
+        v1::PinSnapshotRequest request;
+        request.set_migration_id(migration.id);
+        request.set_from_node(context.node_id);
+        v1::PinSnapshotResponse response;
+        grpc::ClientContext call;
+        call.set_deadline(std::chrono::system_clock::now() + kPinSnapshotDeadline);
+        addToken(call, context.peer_security.token);
+        const grpc::Status sent = target->PinSnapshot(&call, request, &response);
+        if (!sent.ok())
+            return failure(
+                sent.error_code() == StatusCode::NOT_FOUND ? StatusCode::FAILED_PRECONDITION
+                                                           : sent.error_code(),
+                where + ": the target " + migration.peer_node + " at " + migration.peer_address +
+                    " could not pin a snapshot: " + describeStatus(sent));
+        *targetSnapshot = response.snapshot_id();
+        return grpc::Status::OK;
+    }
+
+    // Target: the PinSnapshot call a source makes under its gate.
+    grpc::Status pinSnapshot(const v1::PinSnapshotRequest& request,
+                             v1::PinSnapshotResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("PinSnapshot", request.migration_id());
+        const std::string where = "PinSnapshot " + migration->label();
+        if (migration->role != v1::TARGET)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " is the source, not the target");
+        if (request.from_node() != migration->peer_node)
+            return failure(StatusCode::FAILED_PRECONDITION, where + ": the source is " +
+                                                                migration->peer_node + ", not '" +
+                                                                request.from_node() + "'");
+        PinnedSnapshot snapshot = context.store->pinSnapshot();
+        const std::uint64_t id = nextSnapshotId.fetch_add(1, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(migration->mutex);
+            if (migration->state != v1::SHADOWING)
+                return failure(StatusCode::FAILED_PRECONDITION, where + " is " +
+                                                                    stateName(migration->state) +
+                                                                    ": there is nothing to verify");
+            migration->pinned = std::move(snapshot); // releases an earlier one
+            migration->pinned_id = id;
+        }
+        reply->set_snapshot_id(id);
+        return grpc::Status::OK;
+    }
+
+    grpc::Status pinnedSnapshot(const Migration& migration, std::uint64_t id,
+                                PinnedSnapshot* snapshot) const {
+        const std::string where = "RangeChecksum " + migration.label();
+        if (migration.role != v1::TARGET)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": snapshot_id is for the target; node " + context.node_id +
+                               " is the source");
+        std::lock_guard lock(migration.mutex);
+        if (migration.pinned_id != id || !migration.pinned)
+            return failure(
+                StatusCode::NOT_FOUND,
+                where + ": no snapshot " + std::to_string(id) + " is pinned on node " +
+                    context.node_id +
+                    " (a newer pin, the cutover or the abort released it); verify again");
+        *snapshot = migration.pinned;
+        return grpc::Status::OK;
+    }
+
+    // --- FenceWrites (source) ---
+
+    grpc::Status fenceWrites(const v1::FenceWritesRequest& request,
+                             v1::MigrationStepResponse* reply) {
+        const std::shared_ptr<Migration> migration = find(request.migration_id());
+        if (!migration)
+            return notFound("FenceWrites", request.migration_id());
+        std::lock_guard steps(stepMutex);
+        if (grpc::Status fenced = fence(*migration, "FenceWrites"); !fenced.ok())
+            return fenced;
+        *reply->mutable_status() = migration->status();
         return grpc::Status::OK;
     }
 
@@ -971,6 +1135,7 @@ struct NodeMigrations::Impl {
             std::lock_guard lock(migration->mutex);
             migration->state = v1::CUT_OVER;
             migration->target.reset();
+            migration->pinned.reset();
         }
         // Only now: a restart before this point restores the fence, and the table persisted
         // with the install keeps the node from serving the range after it.
@@ -986,6 +1151,9 @@ struct NodeMigrations::Impl {
     grpc::Status endMigration(const v1::EndMigrationRequest& request,
                               v1::MigrationStepResponse* reply) {
         const std::shared_ptr<Migration> migration = find(request.migration_id());
+        const KeyRange range = fromProto(request.range());
+        if (!migration && range != KeyRange{})
+            return dropForgottenCopy(request.migration_id(), range, reply);
         if (!migration)
             return notFound("EndMigration", request.migration_id());
         std::lock_guard steps(stepMutex);
@@ -1003,6 +1171,55 @@ struct NodeMigrations::Impl {
         pruneFinished();
         *reply->mutable_status() = migration->status();
         return grpc::Status::OK;
+    }
+
+    // EndMigration on a source that restarted after the cutover: the migration is gone from
+    // memory, its copy of the range is not. Dropped only when nothing here can still need it.
+    grpc::Status dropForgottenCopy(std::uint64_t id, const KeyRange& range,
+                                   v1::MigrationStepResponse* reply) {
+        const std::string where =
+            "EndMigration of migration " + std::to_string(id) + " " + formatKeyRange(range);
+        if (!isValidRange(range))
+            return failure(StatusCode::INVALID_ARGUMENT, where + ": the range is empty");
+        std::lock_guard steps(stepMutex);
+        const std::optional<OwnershipTable> table = context.current_table();
+        if (!table)
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id + " has no table installed yet");
+        if (ownsAnyOf(*table, range, context.node_id))
+            return failure(StatusCode::FAILED_PRECONDITION,
+                           where + ": node " + context.node_id +
+                               " owns part of the range at epoch " +
+                               std::to_string(table->epoch()) + "; it keeps the data");
+        if (const std::shared_ptr<Migration> other = activeOverlapping(range))
+            return failure(StatusCode::FAILED_PRECONDITION, where + ": node " + context.node_id +
+                                                                " takes part in " + other->label() +
+                                                                "; it keeps the data");
+        if (Status dropped = context.store->deleteRange(range); !dropped.ok())
+            return failure(StatusCode::INTERNAL,
+                           where + ": dropping the range failed: " + dropped.message());
+        v1::MigrationStatus* status = reply->mutable_status();
+        status->set_migration_id(id);
+        status->set_role(v1::SOURCE);
+        *status->mutable_range() = toProto(range);
+        status->set_state(v1::ENDED);
+        status->set_error("node " + context.node_id +
+                          " had forgotten the migration (it restarted); dropped its copy of the "
+                          "range");
+        return grpc::Status::OK;
+    }
+
+    // A migration of a range overlapping `range` that still needs its data on this node.
+    std::shared_ptr<Migration> activeOverlapping(const KeyRange& range) const {
+        std::shared_lock lock(registryMutex);
+        for (const auto& migration : migrations) {
+            if (!rangesOverlap(migration->range, range))
+                continue;
+            std::lock_guard stateLock(migration->mutex);
+            if (migration->blocksOverlapLocked())
+                return migration;
+        }
+        return nullptr;
     }
 
     grpc::Status finishEnd(Migration& migration) {
@@ -1071,6 +1288,7 @@ struct NodeMigrations::Impl {
         const std::string earlier = migration.error;
         migration.state = v1::ABORTED;
         migration.target.reset();
+        migration.pinned.reset();
         migration.error = "aborted" + (reason.empty() ? std::string() : ": " + reason) +
                           (earlier.empty() ? std::string() : " (earlier: " + earlier + ")");
         return grpc::Status::OK;
@@ -1144,6 +1362,16 @@ grpc::Status NodeMigrations::ingest(const v1::IngestRequest& request, v1::Ingest
 grpc::Status NodeMigrations::rangeChecksum(const v1::RangeChecksumRequest& request,
                                            v1::RangeChecksumResponse* reply) {
     return m_impl->rangeChecksum(request, reply);
+}
+
+grpc::Status NodeMigrations::pinSnapshot(const v1::PinSnapshotRequest& request,
+                                         v1::PinSnapshotResponse* reply) {
+    return m_impl->pinSnapshot(request, reply);
+}
+
+grpc::Status NodeMigrations::fenceWrites(const v1::FenceWritesRequest& request,
+                                         v1::MigrationStepResponse* reply) {
+    return m_impl->fenceWrites(request, reply);
 }
 
 grpc::Status NodeMigrations::cutover(const v1::CutoverRequest& request,

@@ -8,9 +8,13 @@
 //
 // Invariants:
 //  - A client write to a key of a migrating range runs inside writeThrough(): local apply, then the
-//    forward to the target, both while holding the migration's write gate shared. A fence takes
-//    the gate exclusively, so when RangeChecksum(fence_writes) computes its digest no write to the
-//    range is half done, and later writes are refused (UNAVAILABLE) until cutover or abort.
+//    forward to the target, both while holding the migration's write gate shared. Pinning the
+//    verification snapshots (RangeChecksum with pin_target_snapshot) takes the gate exclusively for
+//    one round trip to the target, so both snapshots hold the same writes. A fence (FenceWrites,
+//    or RangeChecksum with fence_writes) takes it exclusively too, so no write to the range is
+//    half done, and later writes are refused (UNAVAILABLE) until cutover or abort.
+//  - A target keeps at most one pinned snapshot per migration, released by the next pin, the
+//    cutover or the abort.
 //  - A forward that fails never fails the client's write (the source stays authoritative); it
 //    marks the migration BROKEN, stops forwarding, and the executor must abort or begin again.
 //  - Abort at any step before the cutover leaves the source serving and the target without the
@@ -91,6 +95,9 @@ public:
     grpc::Status ingest(const v1::IngestRequest& request, v1::IngestResponse* reply);
     grpc::Status rangeChecksum(const v1::RangeChecksumRequest& request,
                                v1::RangeChecksumResponse* reply);
+    grpc::Status pinSnapshot(const v1::PinSnapshotRequest& request, v1::PinSnapshotResponse* reply);
+    grpc::Status fenceWrites(const v1::FenceWritesRequest& request,
+                             v1::MigrationStepResponse* reply);
     grpc::Status cutover(const v1::CutoverRequest& request, v1::MigrationStepResponse* reply);
     grpc::Status endMigration(const v1::EndMigrationRequest& request,
                               v1::MigrationStepResponse* reply);

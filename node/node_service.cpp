@@ -478,6 +478,22 @@ grpc::Status NodeService::RangeChecksum(grpc::ServerContext* context,
     return m_migrations->rangeChecksum(*request, reply);
 }
 
+grpc::Status NodeService::PinSnapshot(grpc::ServerContext* context,
+                                      const v1::PinSnapshotRequest* request,
+                                      v1::PinSnapshotResponse* reply) {
+    if (grpc::Status token = checkToken(*context); !token.ok())
+        return token;
+    return m_migrations->pinSnapshot(*request, reply);
+}
+
+grpc::Status NodeService::FenceWrites(grpc::ServerContext* context,
+                                      const v1::FenceWritesRequest* request,
+                                      v1::MigrationStepResponse* reply) {
+    if (grpc::Status token = checkToken(*context); !token.ok())
+        return token;
+    return m_migrations->fenceWrites(*request, reply);
+}
+
 grpc::Status NodeService::Cutover(grpc::ServerContext* context, const v1::CutoverRequest* request,
                                   v1::MigrationStepResponse* reply) {
     if (grpc::Status token = checkToken(*context); !token.ok())

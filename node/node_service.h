@@ -123,6 +123,10 @@ public:
     grpc::Status RangeChecksum(grpc::ServerContext* context,
                                const v1::RangeChecksumRequest* request,
                                v1::RangeChecksumResponse* reply) override;
+    grpc::Status PinSnapshot(grpc::ServerContext* context, const v1::PinSnapshotRequest* request,
+                             v1::PinSnapshotResponse* reply) override;
+    grpc::Status FenceWrites(grpc::ServerContext* context, const v1::FenceWritesRequest* request,
+                             v1::MigrationStepResponse* reply) override;
     grpc::Status Cutover(grpc::ServerContext* context, const v1::CutoverRequest* request,
                          v1::MigrationStepResponse* reply) override;
     grpc::Status EndMigration(grpc::ServerContext* context, const v1::EndMigrationRequest* request,

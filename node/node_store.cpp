@@ -179,16 +179,35 @@ private:
     std::uint64_t m_state = 0xcbf29ce484222325ull;
 };
 
-// An iterator over one key range of one consistent snapshot, released however the read ends.
-// It owns the upper bound the iterator points to, so it is neither copied nor moved.
+// An iterator over one key range of one consistent snapshot: its own (taken at construction and
+// released however the read ends) or a pinned one it does not own. It owns the upper bound the
+// iterator points to, so it is neither copied nor moved.
 class SnapshotRangeReader {
 public:
     // `fillCache` false for whole-range passes (checksums, samples), so they do not evict the
     // serving working set from the block cache.
     SnapshotRangeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, const KeyRange& range,
                         bool fillCache)
+        : SnapshotRangeReader(db, family, range, fillCache, db->GetSnapshot(), true) {}
+    SnapshotRangeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, const KeyRange& range,
+                        const rocksdb::Snapshot* pinned)
+        : SnapshotRangeReader(db, family, range, false, pinned, false) {}
+    ~SnapshotRangeReader() {
+        m_iterator.reset(); // before the snapshot it reads
+        if (m_ownsSnapshot)
+            m_db->ReleaseSnapshot(m_snapshot);
+    }
+    SnapshotRangeReader(const SnapshotRangeReader&) = delete;
+    SnapshotRangeReader& operator=(const SnapshotRangeReader&) = delete;
+
+    rocksdb::Iterator* operator->() const { return m_iterator.get(); }
+
+private:
+    SnapshotRangeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, const KeyRange& range,
+                        bool fillCache, const rocksdb::Snapshot* snapshot, bool ownsSnapshot)
         : m_db(db)
-        , m_snapshot(db->GetSnapshot())
+        , m_snapshot(snapshot)
+        , m_ownsSnapshot(ownsSnapshot)
         , m_upper(toSlice(range.end)) {
         rocksdb::ReadOptions options;
         options.snapshot = m_snapshot;
@@ -197,23 +216,35 @@ public:
             options.iterate_upper_bound = &m_upper;
         m_iterator.reset(db->NewIterator(options, family));
     }
-    ~SnapshotRangeReader() {
-        m_iterator.reset(); // before the snapshot it reads
-        m_db->ReleaseSnapshot(m_snapshot);
-    }
-    SnapshotRangeReader(const SnapshotRangeReader&) = delete;
-    SnapshotRangeReader& operator=(const SnapshotRangeReader&) = delete;
 
-    rocksdb::Iterator* operator->() const { return m_iterator.get(); }
-
-private:
     rocksdb::DB* m_db;
     const rocksdb::Snapshot* m_snapshot;
+    bool m_ownsSnapshot;
     rocksdb::Slice m_upper;
     std::unique_ptr<rocksdb::Iterator> m_iterator;
 };
 
 } // namespace
+
+class StoreSnapshot {
+public:
+    StoreSnapshot(rocksdb::DB* db, const void* store)
+        : m_db(db)
+        , m_snapshot(db->GetSnapshot())
+        , m_store(store) {}
+    ~StoreSnapshot() { m_db->ReleaseSnapshot(m_snapshot); }
+    StoreSnapshot(const StoreSnapshot&) = delete;
+    StoreSnapshot& operator=(const StoreSnapshot&) = delete;
+
+    const rocksdb::Snapshot* get() const { return m_snapshot; }
+    // Which NodeStore pinned it, so that digest() can refuse another store's snapshot.
+    const void* store() const { return m_store; }
+
+private:
+    rocksdb::DB* m_db;
+    const rocksdb::Snapshot* m_snapshot;
+    const void* m_store;
+};
 
 struct NodeStore::Impl {
     std::string directory;
@@ -428,9 +459,8 @@ Result<ScanPage> NodeStore::scan(const KeyRange& range, std::string_view from,
     return page;
 }
 
-Result<RangeDigest> NodeStore::digest(const KeyRange& range) const {
-    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, false);
-
+// The digest of what `it` reads, entry by entry in key order.
+static Result<RangeDigest> digestOf(const KeyRange& range, const SnapshotRangeReader& it) {
     // checksum = FNV-1a 64 over, per entry in key order: len(key) key hlc len(node) node
     // tombstone-byte len(value) value, with lengths and hlc as 8 bytes big-endian. A sequence hash:
     // the same entries give the same checksum on any node, and any differing byte, version, flag
@@ -454,6 +484,23 @@ Result<RangeDigest> NodeStore::digest(const KeyRange& range) const {
         return rangeError("digest", range, it->status());
     result.checksum = hash.value();
     return result;
+}
+
+Result<RangeDigest> NodeStore::digest(const KeyRange& range) const {
+    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, false);
+    return digestOf(range, it);
+}
+
+Result<RangeDigest> NodeStore::digest(const KeyRange& range, const StoreSnapshot& at) const {
+    if (at.store() != this)
+        return Error{"digest of " + formatKeyRange(range) +
+                     ": the snapshot was pinned on another store"};
+    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, at.get());
+    return digestOf(range, it);
+}
+
+PinnedSnapshot NodeStore::pinSnapshot() const {
+    return std::make_shared<const StoreSnapshot>(m_impl->db.get(), this);
 }
 
 Status NodeStore::deleteRange(const KeyRange& range) {

@@ -75,6 +75,12 @@ struct RangeDigest {
     bool operator==(const RangeDigest&) const = default;
 };
 
+// A point-in-time view of a NodeStore's data, pinned (RocksDB keeps every version it shows) until
+// the last handle to it goes. It must not outlive its store. Cost: holding one keeps overwritten
+// and deleted data on disk, so a holder releases it as soon as it is done.
+class StoreSnapshot;
+using PinnedSnapshot = std::shared_ptr<const StoreSnapshot>;
+
 struct NodeStoreOptions {
     bool sync_writes = false;                    // fsync the log on every write batch
     std::size_t block_cache_bytes = 64ull << 20; // RocksDB block cache
@@ -107,8 +113,13 @@ public:
     Result<ScanPage> scan(const KeyRange& range, std::string_view from, std::size_t maxEntries,
                           std::size_t maxBytes, bool includeTombstones) const;
 
-    // Digest of every entry of `range`, tombstones included, read from one snapshot.
+    // Digest of every entry of `range`, tombstones included, read from one snapshot: a fresh one,
+    // or `at` (from this store's pinSnapshot()).
     Result<RangeDigest> digest(const KeyRange& range) const;
+    Result<RangeDigest> digest(const KeyRange& range, const StoreSnapshot& at) const;
+
+    // Pins the data as it is now: every write applied before the call is in it, none after.
+    PinnedSnapshot pinSnapshot() const;
 
     // Removes every entry of `range` (a range that left this node, or an aborted copy).
     Status deleteRange(const KeyRange& range);

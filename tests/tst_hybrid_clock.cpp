@@ -38,6 +38,8 @@ private Q_SLOTS:
     void sequence();
     void observeFutureTimestamp();
     void observePastTimestampChangesNothing();
+    void leadOverPhysicalClock_data();
+    void leadOverPhysicalClock();
     void logicalOverflowBorrowsNextMillisecond();
     void logicalOverflowFromManyEvents();
     void defaultClockIsWallTime();
@@ -113,6 +115,30 @@ void TestHybridClock::observePastTimestampChangesNothing() {
     clock.observe(0);
     QCOMPARE(clock.last(), first);
     QCOMPARE(clock.now(), makeHlc(2000, 1));
+}
+
+void TestHybridClock::leadOverPhysicalClock_data() {
+    QTest::addColumn<quint64>("remote");
+    QTest::addColumn<quint64>("lead");
+    QTest::newRow("behind") << quint64(makeHlc(9000, 5)) << quint64(0);
+    QTest::newRow("same millisecond, higher logical") << quint64(makeHlc(10000, 9)) << quint64(0);
+    QTest::newRow("at the bound") << quint64(makeHlc(10000 + kMaxClockOffsetMs, 0))
+                                  << quint64(kMaxClockOffsetMs);
+    QTest::newRow("just past the bound")
+        << quint64(makeHlc(10001 + kMaxClockOffsetMs, 0)) << quint64(kMaxClockOffsetMs + 1);
+    QTest::newRow("a year ahead") << quint64(makeHlc(10000 + 31'536'000'000ull, 0))
+                                  << quint64(31'536'000'000ull);
+}
+
+void TestHybridClock::leadOverPhysicalClock() {
+    QFETCH(quint64, remote);
+    QFETCH(quint64, lead);
+    ManualClock manual;
+    manual.set(10000);
+    HybridClock clock(manual.function());
+    // The lead is over the physical clock, not over the HLC, which observe() may have moved.
+    clock.observe(makeHlc(12000, 0));
+    QCOMPARE(quint64(clock.leadOverPhysical(remote)), lead);
 }
 
 void TestHybridClock::logicalOverflowBorrowsNextMillisecond() {

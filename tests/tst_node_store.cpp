@@ -252,6 +252,7 @@ private Q_SLOTS:
     void digestIgnoresWriteOrder();
     void digestSeesEveryDifference();
     void digestMatchesDefinition();
+    void pinnedSnapshotDigestIgnoresLaterWrites();
     void deleteRange_data();
     void deleteRange();
     void sampleKeysSpread();
@@ -727,6 +728,33 @@ void TestNodeStore::digestMatchesDefinition() {
     QCOMPARE(digest.entries, std::uint64_t(3));
     QCOMPARE(digest.bytes, std::uint64_t(2 + 2 + 1 + 0 + 1 + 0));
     QCOMPARE(store->digest({"a", "\xff"})->checksum, referenceChecksum({entries[1]}));
+}
+
+void TestNodeStore::pinnedSnapshotDigestIgnoresLaterWrites() {
+    SHARED_STORE(store);
+    CHECK_OK(store->applyBatch({{"a", value(10, "n1", "one")}, {"b", value(11, "n1", "two")}}));
+    const RangeDigest before = *store->digest({});
+    const PinnedSnapshot pinned = store->pinSnapshot();
+    QVERIFY(pinned != nullptr);
+
+    // Overwrites, deletes, new keys and a range drop after the pin: the snapshot still shows the
+    // data as it was, the current digest does not.
+    CHECK_OK(store->apply("a", value(20, "n2", "one, later")));
+    CHECK_OK(store->apply("c", value(21, "n2", "three")));
+    CHECK_OK(store->deleteRange({"b", "bb"}));
+    const Result<RangeDigest> atPin = store->digest({}, *pinned);
+    QVERIFY(atPin.ok());
+    QVERIFY(atPin.value() == before);
+    QVERIFY(store->digest({})->checksum != before.checksum);
+    QCOMPARE(store->digest({"b", ""}, *pinned)->entries, std::uint64_t(1));
+
+    // A snapshot of another store is refused, naming the range.
+    QTemporaryDir otherDir;
+    OPEN_STORE(other, otherDir.path());
+    const Result<RangeDigest> foreign = other->digest({"a", "z"}, *pinned);
+    QVERIFY(!foreign.ok());
+    QVERIFY2(foreign.error().message.find("another store") != std::string::npos,
+             foreign.error().message.c_str());
 }
 
 void TestNodeStore::deleteRange_data() {

@@ -2,9 +2,10 @@
 // rangepilot-node processes, as the console's migration executor will drive them: a full move by
 // hand, an abort mid-copy, a target killed mid-copy, a broken source beginning again, versions
 // that a copy must not overwrite, and the refusals (overlap, bad parameters, wrong token). A fenced
-// source killed with -9 comes back fenced until a cutover or an abort clears the fence; the
-// encoding of the persisted fences is checked here too (the header defines it inline, since this
-// test does not link the node library).
+// source killed with -9 comes back fenced until a cutover or an abort clears the fence, and one
+// killed after the cutover drops its copy on EndMigration with the range; the encoding of the
+// persisted fences is checked here too. Verification from snapshots pinned on both nodes while
+// writes go on, FenceWrites, and the clock bound on ingested versions.
 
 #include "key.h"
 #include "node_cluster.h"
@@ -154,7 +155,13 @@ private:
     grpc::Status cutover(NodeCluster& cluster, int index, std::uint64_t id,
                          const OwnershipTable& table, v1::MigrationStepResponse* reply = nullptr);
     grpc::Status end(NodeCluster& cluster, int index, std::uint64_t id,
-                     v1::MigrationStepResponse* reply = nullptr);
+                     v1::MigrationStepResponse* reply = nullptr, const KeyRange& range = {});
+    grpc::Status fenceWrites(NodeCluster& cluster, int index, std::uint64_t id,
+                             v1::MigrationStepResponse* reply = nullptr);
+    // The source pins snapshots on itself and the target; both digest them.
+    grpc::Status pinnedChecksums(NodeCluster& cluster, std::uint64_t id, const Move& move,
+                                 v1::RangeChecksumResponse* sourceSum,
+                                 v1::RangeChecksumResponse* targetSum);
     grpc::Status abort(NodeCluster& cluster, int index, std::uint64_t id,
                        v1::MigrationStepResponse* reply = nullptr);
     // The migration as GetNodeInfo reports it; state UNSPECIFIED when the node does not list it.
@@ -200,6 +207,10 @@ private Q_SLOTS:
     void fenceSurvivesAKilledSourceUntilCutover();
     void abortClearsARestoredFence();
     void liveCutoverAndAbortClearTheirFences();
+
+    void snapshotChecksumsWhileWritesGoOn();
+    void snapshotAndFenceRefusals();
+    void ingestRefusesVersionsFarAhead();
 };
 
 // --- Helpers ------------------------------------------------------------------------------------
@@ -359,9 +370,10 @@ grpc::Status TestNodeMigrationSteps::cutover(NodeCluster& cluster, int index, st
 }
 
 grpc::Status TestNodeMigrationSteps::end(NodeCluster& cluster, int index, std::uint64_t id,
-                                         v1::MigrationStepResponse* reply) {
+                                         v1::MigrationStepResponse* reply, const KeyRange& range) {
     v1::EndMigrationRequest request;
     request.set_migration_id(id);
+    *request.mutable_range() = toProto(range);
     v1::MigrationStepResponse ignored;
     return cluster.call(index, &v1::NodeAgent::Stub::EndMigration, request,
                         reply ? reply : &ignored);
@@ -642,7 +654,7 @@ void TestNodeMigrationSteps::copyKeepsNewerVersionsOnTheTarget() {
     v1::Entry* entry = newer.add_entries();
     entry->set_key(testKey(3));
     entry->set_value("newer");
-    entry->mutable_version()->set_hlc(original.version().hlc() + (std::uint64_t{1000} << 16));
+    entry->mutable_version()->set_hlc(original.version().hlc() + (std::uint64_t{100} << 16));
     entry->mutable_version()->set_node(sourceName);
     v1::IngestResponse ingested;
     QVERIFY_OK(cluster.call(move.target, &v1::NodeAgent::Stub::Ingest, newer, &ingested));
@@ -672,7 +684,7 @@ void TestNodeMigrationSteps::copyKeepsNewerVersionsOnTheTarget() {
     v1::GetResponse got;
     QVERIFY_OK(cluster.get(testKey(3), &got));
     QCOMPARE(got.value(), std::string("newer"));
-    QCOMPARE(got.version().hlc(), original.version().hlc() + (std::uint64_t{1000} << 16));
+    QCOMPARE(got.version().hlc(), original.version().hlc() + (std::uint64_t{100} << 16));
     // The target's clock moved past the version it received, so its own writes win.
     v1::PutResponse put;
     QVERIFY_OK(cluster.put(testKey(3), "latest", &put));
@@ -1121,6 +1133,247 @@ void TestNodeMigrationSteps::liveCutoverAndAbortClearTheirFences() {
     QVERIFY_STATUS(cluster.put(testKey(2), valueFor(2, 3)), grpc::StatusCode::FAILED_PRECONDITION);
     QVERIFY_OK(cluster.installTable(moved.value()));
     QVERIFY_OK(cluster.put(testKey(2), valueFor(2, 3)));
+
+    // Its copy of the range is still on disk: EndMigration with the range drops it, and only
+    // because the node owns none of the range any more.
+    QCOMPARE(storedEntries(cluster, move.source, move), std::uint64_t{20});
+    QVERIFY_STATUS(end(cluster, move.source, 65), grpc::StatusCode::NOT_FOUND);
+    v1::MigrationStepResponse step;
+    const grpc::Status kept = end(cluster, move.target, 165, &step, move.shard.range);
+    QVERIFY_STATUS(kept, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(kept, "owns part of the range"), kept.error_message().c_str());
+    QVERIFY_OK(end(cluster, move.source, 65, &step, move.shard.range));
+    QCOMPARE(step.status().state(), v1::ENDED);
+    QVERIFY(!step.status().error().empty());
+    QCOMPARE(storedEntries(cluster, move.source, move), std::uint64_t{0});
+    QCOMPARE(storedEntries(cluster, move.target, move), std::uint64_t{20});
+}
+
+// --- Verification from pinned snapshots ---------------------------------------------------------
+
+grpc::Status TestNodeMigrationSteps::pinnedChecksums(NodeCluster& cluster, std::uint64_t id,
+                                                     const Move& move,
+                                                     v1::RangeChecksumResponse* sourceSum,
+                                                     v1::RangeChecksumResponse* targetSum) {
+    v1::RangeChecksumRequest pin;
+    pin.set_migration_id(id);
+    pin.set_pin_target_snapshot(true);
+    grpc::Status status =
+        cluster.call(move.source, &v1::NodeAgent::Stub::RangeChecksum, pin, sourceSum);
+    if (!status.ok())
+        return status;
+    if (sourceSum->target_snapshot_id() == 0)
+        return grpc::Status(grpc::StatusCode::INTERNAL, "the source named no target snapshot");
+    v1::RangeChecksumRequest pinned;
+    pinned.set_migration_id(id);
+    pinned.set_snapshot_id(sourceSum->target_snapshot_id());
+    return cluster.call(move.target, &v1::NodeAgent::Stub::RangeChecksum, pinned, targetSum);
+}
+
+grpc::Status TestNodeMigrationSteps::fenceWrites(NodeCluster& cluster, int index, std::uint64_t id,
+                                                 v1::MigrationStepResponse* reply) {
+    v1::FenceWritesRequest request;
+    request.set_migration_id(id);
+    v1::MigrationStepResponse ignored;
+    return cluster.call(index, &v1::NodeAgent::Stub::FenceWrites, request,
+                        reply ? reply : &ignored);
+}
+
+void TestNodeMigrationSteps::snapshotChecksumsWhileWritesGoOn() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(writeKeys(cluster, 50, 1));
+    QVERIFY(beginBoth(cluster, 71, move));
+
+    WriterThreads clients;
+    clients.writers.resize(3);
+    for (std::size_t i = 0; i < clients.writers.size(); ++i) {
+        Writer& writer = clients.writers[i];
+        writer.address = cluster.node(move.source).address().toStdString();
+        writer.security = cluster.security();
+        writer.epoch = cluster.table().epoch();
+        writer.first = 2000 + static_cast<int>(i) * Writer::kWriterKeys;
+    }
+    clients.start();
+    QTRY_VERIFY_WITH_TIMEOUT(clients.writes.load() >= 30, 10000);
+    QVERIFY_OK(copyRest(cluster, 71, move, ""));
+
+    // The two snapshots agree although writes never stopped: none was refused, and more were
+    // acknowledged after the pin, so the current data differs from the snapshot.
+    v1::RangeChecksumResponse sourceSum;
+    v1::RangeChecksumResponse targetSum;
+    QVERIFY_OK(pinnedChecksums(cluster, 71, move, &sourceSum, &targetSum));
+    QCOMPARE(targetSum.checksum(), sourceSum.checksum());
+    QCOMPARE(targetSum.entries(), sourceSum.entries());
+    QCOMPARE(targetSum.bytes(), sourceSum.bytes());
+    QCOMPARE(statusOn(cluster, move.source, 71).state(), v1::SHADOWING);
+    const int writesAtPin = clients.writes.load();
+    QTRY_VERIFY_WITH_TIMEOUT(clients.writes.load() >= writesAtPin + 30, 10000);
+    QCOMPARE(clients.refusals.load(), 0);
+    v1::RangeChecksumResponse now;
+    QVERIFY_OK(checksum(cluster, move.source, 71, false, &now));
+    QVERIFY(now.checksum() != sourceSum.checksum());
+
+    // A second pin releases the first snapshot on the target.
+    v1::RangeChecksumResponse again;
+    v1::RangeChecksumResponse targetAgain;
+    QVERIFY_OK(pinnedChecksums(cluster, 71, move, &again, &targetAgain));
+    QCOMPARE(targetAgain.checksum(), again.checksum());
+    QVERIFY(again.target_snapshot_id() != sourceSum.target_snapshot_id());
+    v1::RangeChecksumRequest released;
+    released.set_migration_id(71);
+    released.set_snapshot_id(sourceSum.target_snapshot_id());
+    const grpc::Status gone =
+        cluster.call(move.target, &v1::NodeAgent::Stub::RangeChecksum, released, &now);
+    QVERIFY_STATUS(gone, grpc::StatusCode::NOT_FOUND);
+    QVERIFY2(mentions(gone, "verify again"), gone.error_message().c_str());
+
+    // FenceWrites stops the writers without a digest; then both sides hold the same data.
+    v1::MigrationStepResponse step;
+    QVERIFY_OK(fenceWrites(cluster, move.source, 71, &step));
+    QCOMPARE(step.status().state(), v1::FENCED);
+    QTRY_VERIFY_WITH_TIMEOUT(clients.refusals.load() >= 3, 10000);
+    clients.join();
+    for (const Writer& writer : clients.writers)
+        QVERIFY2(writer.unexpected.empty(), writer.unexpected.c_str());
+    v1::RangeChecksumResponse fencedSource;
+    v1::RangeChecksumResponse fencedTarget;
+    QVERIFY_OK(checksum(cluster, move.source, 71, false, &fencedSource));
+    QVERIFY_OK(checksum(cluster, move.target, 71, false, &fencedTarget));
+    QCOMPARE(fencedTarget.checksum(), fencedSource.checksum());
+
+    Result<OwnershipTable> moved =
+        cluster.table().reassign(move.shard.id, cluster.node(move.target).name().toStdString());
+    QVERIFY(moved.ok());
+    QVERIFY_OK(cutover(cluster, move.source, 71, moved.value()));
+    QVERIFY_OK(cutover(cluster, move.target, 71, moved.value()));
+    QVERIFY_OK(cluster.installTable(moved.value()));
+    for (const Writer& writer : clients.writers) {
+        for (const auto& [key, value] : writer.acknowledged) {
+            v1::GetResponse got;
+            QVERIFY_OK(cluster.get(key, &got));
+            QCOMPARE(got.value(), value);
+        }
+    }
+    // The cutover released the target's snapshot.
+    const grpc::Status afterCutover =
+        cluster.call(move.target, &v1::NodeAgent::Stub::RangeChecksum, released, &now);
+    QVERIFY_STATUS(afterCutover, grpc::StatusCode::NOT_FOUND);
+}
+
+void TestNodeMigrationSteps::snapshotAndFenceRefusals() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(writeKeys(cluster, 5, 1));
+    QVERIFY(beginBoth(cluster, 72, move));
+    v1::RangeChecksumResponse sum;
+
+    const auto checksumWith = [&](int index, std::uint64_t id, bool pin, std::uint64_t snapshot,
+                                  bool fence) {
+        v1::RangeChecksumRequest request;
+        request.set_migration_id(id);
+        request.set_pin_target_snapshot(pin);
+        request.set_snapshot_id(snapshot);
+        request.set_fence_writes(fence);
+        if (id == 0)
+            *request.mutable_range() = toProto(move.shard.range);
+        return cluster.call(index, &v1::NodeAgent::Stub::RangeChecksum, request, &sum);
+    };
+    QVERIFY_STATUS(checksumWith(move.source, 0, true, 0, false),
+                   grpc::StatusCode::INVALID_ARGUMENT);
+    QVERIFY_STATUS(checksumWith(move.target, 0, false, 5, false),
+                   grpc::StatusCode::INVALID_ARGUMENT);
+    QVERIFY_STATUS(checksumWith(move.source, 72, true, 0, true),
+                   grpc::StatusCode::INVALID_ARGUMENT);
+    QVERIFY_STATUS(checksumWith(move.source, 72, true, 5, false),
+                   grpc::StatusCode::INVALID_ARGUMENT);
+    QVERIFY_STATUS(checksumWith(move.target, 72, false, 5, true),
+                   grpc::StatusCode::INVALID_ARGUMENT);
+    const grpc::Status onTarget = checksumWith(move.target, 72, true, 0, false);
+    QVERIFY_STATUS(onTarget, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(onTarget, "is for the source"), onTarget.error_message().c_str());
+    const grpc::Status onSource = checksumWith(move.source, 72, false, 5, false);
+    QVERIFY_STATUS(onSource, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(onSource, "is for the target"), onSource.error_message().c_str());
+    QVERIFY_STATUS(checksumWith(move.target, 72, false, 12345, false), grpc::StatusCode::NOT_FOUND);
+
+    // PinSnapshot is node to node: only from the migration's source, and only with the token.
+    v1::PinSnapshotRequest pin;
+    pin.set_migration_id(72);
+    pin.set_from_node("somebody-else");
+    v1::PinSnapshotResponse pinned;
+    const grpc::Status stranger =
+        cluster.call(move.target, &v1::NodeAgent::Stub::PinSnapshot, pin, &pinned);
+    QVERIFY_STATUS(stranger, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(stranger, "somebody-else"), stranger.error_message().c_str());
+    pin.set_from_node(move.shard.owner);
+    const std::unique_ptr<grpc::ClientContext> context = cluster.context(false);
+    addToken(*context, "not-the-token");
+    QVERIFY_STATUS(cluster.stub(move.target).PinSnapshot(context.get(), pin, &pinned),
+                   grpc::StatusCode::UNAUTHENTICATED);
+    QVERIFY_STATUS(cluster.call(move.source, &v1::NodeAgent::Stub::PinSnapshot, pin, &pinned),
+                   grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY_OK(cluster.call(move.target, &v1::NodeAgent::Stub::PinSnapshot, pin, &pinned));
+    QVERIFY(pinned.snapshot_id() != 0);
+
+    // FenceWrites: the source only, a known migration only, and the same call again is fine.
+    QVERIFY_STATUS(fenceWrites(cluster, move.source, 99), grpc::StatusCode::NOT_FOUND);
+    const grpc::Status targetFence = fenceWrites(cluster, move.target, 72);
+    QVERIFY_STATUS(targetFence, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(targetFence, "FenceWrites"), targetFence.error_message().c_str());
+    QVERIFY_OK(fenceWrites(cluster, move.source, 72));
+    QVERIFY_OK(fenceWrites(cluster, move.source, 72));
+    QVERIFY_STATUS(cluster.put(testKey(1), "refused"), grpc::StatusCode::UNAVAILABLE);
+
+    // After an abort there is nothing to pin or fence any more.
+    QVERIFY_OK(abort(cluster, move.source, 72));
+    QVERIFY_OK(abort(cluster, move.target, 72));
+    QVERIFY_STATUS(checksumWith(move.source, 72, true, 0, false),
+                   grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY_STATUS(fenceWrites(cluster, move.source, 72), grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY_STATUS(cluster.call(move.target, &v1::NodeAgent::Stub::PinSnapshot, pin, &pinned),
+                   grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY_OK(cluster.put(testKey(1), "writable again"));
+}
+
+void TestNodeMigrationSteps::ingestRefusesVersionsFarAhead() {
+    NodeCluster cluster;
+    QVERIFY(startCluster(cluster));
+    const Move move = chooseMove(cluster);
+    QVERIFY(writeKeys(cluster, 3, 1));
+    v1::GetResponse original;
+    QVERIFY_OK(cluster.get(testKey(1), &original));
+    QVERIFY(beginBoth(cluster, 73, move));
+
+    // A source whose clock runs a minute ahead: the whole request is refused, nothing applied,
+    // and the target's clock is not dragged along.
+    v1::IngestRequest ahead;
+    ahead.set_migration_id(73);
+    ahead.set_from_node(move.shard.owner);
+    ahead.set_shadow(true);
+    const auto addEntry = [&](const std::string& key, std::uint64_t hlc) {
+        v1::Entry* entry = ahead.add_entries();
+        entry->set_key(key);
+        entry->set_value("from the future");
+        entry->mutable_version()->set_hlc(hlc);
+        entry->mutable_version()->set_node(move.shard.owner);
+    };
+    addEntry(testKey(1), original.version().hlc() + 1);
+    addEntry(testKey(2), original.version().hlc() + (std::uint64_t{60'000} << 16));
+    v1::IngestResponse ingested;
+    const grpc::Status refused =
+        cluster.call(move.target, &v1::NodeAgent::Stub::Ingest, ahead, &ingested);
+    QVERIFY_STATUS(refused, grpc::StatusCode::FAILED_PRECONDITION);
+    QVERIFY2(mentions(refused, "ahead of this node's clock") && mentions(refused, "c0002"),
+             refused.error_message().c_str());
+    QCOMPARE(storedEntries(cluster, move.target, move), std::uint64_t{0});
+
+    // Within the allowed offset it is taken.
+    ahead.mutable_entries(1)->mutable_version()->set_hlc(original.version().hlc() + 2);
+    QVERIFY_OK(cluster.call(move.target, &v1::NodeAgent::Stub::Ingest, ahead, &ingested));
+    QCOMPARE(ingested.applied(), std::uint64_t{2});
 }
 
 QTEST_GUILESS_MAIN(TestNodeMigrationSteps)
