@@ -373,27 +373,23 @@ MigrationExecutor::StepResult MigrationExecutor::verify(Run& run) {
     pin.set_migration_id(run.record.id);
     pin.set_pin_target_snapshot(true);
     v1::RangeChecksumResponse source;
-    grpc::Status status = withRetries(run, run.record.from, "RangeChecksum",
-                                      [&](NodeStub& stub, grpc::ClientContext& context) {
-                                          return stub.RangeChecksum(&context, pin, &source);
-                                      });
-    if (abortRequested(run))
-        return {Outcome::Aborted, run.abort_reason};
-    if (!status.ok())
-        return stepFailure(status, "checksumming a snapshot on " + run.record.from);
+    StepResult step = runStep(run, run.record.from, "RangeChecksum",
+                              [&](NodeStub& stub, grpc::ClientContext& context) {
+                                  return stub.RangeChecksum(&context, pin, &source);
+                              });
+    if (step.outcome != Outcome::Ok)
+        return step;
 
     v1::RangeChecksumRequest pinned;
     pinned.set_migration_id(run.record.id);
     pinned.set_snapshot_id(source.target_snapshot_id());
     v1::RangeChecksumResponse target;
-    status = withRetries(run, run.record.to, "RangeChecksum",
-                         [&](NodeStub& stub, grpc::ClientContext& context) {
-                             return stub.RangeChecksum(&context, pinned, &target);
-                         });
-    if (abortRequested(run))
-        return {Outcome::Aborted, run.abort_reason};
-    if (!status.ok())
-        return stepFailure(status, "checksumming the pinned snapshot on " + run.record.to);
+    step = runStep(run, run.record.to, "RangeChecksum",
+                   [&](NodeStub& stub, grpc::ClientContext& context) {
+                       return stub.RangeChecksum(&context, pinned, &target);
+                   });
+    if (step.outcome != Outcome::Ok)
+        return step;
     if (source.checksum() != target.checksum() || source.entries() != target.entries() ||
         source.bytes() != target.bytes())
         return {Outcome::Failed, "checksums differ: " + run.record.from + " has " +
@@ -410,15 +406,10 @@ MigrationExecutor::StepResult MigrationExecutor::fence(Run& run) {
     v1::FenceWritesRequest request;
     request.set_migration_id(run.record.id);
     v1::MigrationStepResponse reply;
-    const grpc::Status status = withRetries(run, run.record.from, "FenceWrites",
-                                            [&](NodeStub& stub, grpc::ClientContext& context) {
-                                                return stub.FenceWrites(&context, request, &reply);
-                                            });
-    if (abortRequested(run))
-        return {Outcome::Aborted, run.abort_reason};
-    if (!status.ok())
-        return stepFailure(status, "fencing writes on " + run.record.from);
-    return StepResult::ok();
+    return runStep(run, run.record.from, "FenceWrites",
+                   [&](NodeStub& stub, grpc::ClientContext& context) {
+                       return stub.FenceWrites(&context, request, &reply);
+                   });
 }
 
 // The source forgot the migration (it restarted), its shadowing broke (a forward to the target
@@ -428,10 +419,16 @@ bool MigrationExecutor::lostShadowing(const grpc::Status& status) {
            status.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
 }
 
-MigrationExecutor::StepResult MigrationExecutor::stepFailure(const grpc::Status& status,
-                                                             const std::string& step) {
+MigrationExecutor::StepResult MigrationExecutor::runStep(
+    Run& run, const HostId& node, const char* step,
+    const std::function<grpc::Status(NodeStub&, grpc::ClientContext&)>& call) {
+    const grpc::Status status = withRetries(run, node, step, call);
+    if (abortRequested(run))
+        return {Outcome::Aborted, run.abort_reason};
+    if (status.ok())
+        return StepResult::ok();
     return {lostShadowing(status) ? Outcome::Recopy : Outcome::Failed,
-            step + ": " + describeStatus(status)};
+            std::string(step) + " on " + node + ": " + describeStatus(status)};
 }
 
 MigrationExecutor::StepResult MigrationExecutor::commit(Run& run) {

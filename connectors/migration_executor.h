@@ -112,7 +112,10 @@ private:
     StepResult fence(Run& run);
     StepResult startOver(Run& run, const std::string& why);
     static bool lostShadowing(const grpc::Status& status);
-    static StepResult stepFailure(const grpc::Status& status, const std::string& step);
+    // One RPC of the verification (withRetries): Ok, Aborted when an abort came meanwhile,
+    // Recopy when the shadowing was lost (lostShadowing), Failed otherwise.
+    StepResult runStep(Run& run, const HostId& node, const char* step,
+                       const std::function<grpc::Status(NodeStub&, grpc::ClientContext&)>& call);
     StepResult commit(Run& run);
     void cutOverNodes(Run& run, const OwnershipTable& table);
     void finish(Run& run);

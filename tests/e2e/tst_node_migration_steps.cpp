@@ -113,7 +113,16 @@ struct WriterThreads {
     std::atomic<int> refusals{0};
     std::vector<std::thread> threads;
 
-    void start() {
+    // `count` writers to `address` at the cluster's epoch, on keys from testKey(firstKey) on.
+    void start(const NodeCluster& cluster, const std::string& address, int count, int firstKey) {
+        writers.resize(static_cast<std::size_t>(count));
+        for (int i = 0; i < count; ++i) {
+            Writer& writer = writers[static_cast<std::size_t>(i)];
+            writer.address = address;
+            writer.security = cluster.security();
+            writer.epoch = cluster.table().epoch();
+            writer.first = firstKey + i * Writer::kWriterKeys;
+        }
         for (Writer& writer : writers)
             threads.emplace_back([this, &writer] { writer.run(stop, writes, refusals); });
     }
@@ -701,15 +710,7 @@ void TestNodeMigrationSteps::concurrentWritesDuringCopyAndFence() {
     // Writers run through the copy and into the fence: every write they were told succeeded
     // must reach the target, by the copy or by a forward, and the fence refuses the rest.
     WriterThreads clients;
-    clients.writers.resize(3);
-    for (std::size_t i = 0; i < clients.writers.size(); ++i) {
-        Writer& writer = clients.writers[i];
-        writer.address = cluster.node(move.source).address().toStdString();
-        writer.security = cluster.security();
-        writer.epoch = cluster.table().epoch();
-        writer.first = 1000 + static_cast<int>(i) * Writer::kWriterKeys;
-    }
-    clients.start();
+    clients.start(cluster, cluster.node(move.source).address().toStdString(), 3, 1000);
     QTRY_VERIFY_WITH_TIMEOUT(clients.writes.load() >= 30, 10000);
     QVERIFY_OK(copyRest(cluster, 25, move, ""));
     v1::RangeChecksumResponse sourceSum;
@@ -1187,15 +1188,7 @@ void TestNodeMigrationSteps::snapshotChecksumsWhileWritesGoOn() {
     QVERIFY(beginBoth(cluster, 71, move));
 
     WriterThreads clients;
-    clients.writers.resize(3);
-    for (std::size_t i = 0; i < clients.writers.size(); ++i) {
-        Writer& writer = clients.writers[i];
-        writer.address = cluster.node(move.source).address().toStdString();
-        writer.security = cluster.security();
-        writer.epoch = cluster.table().epoch();
-        writer.first = 2000 + static_cast<int>(i) * Writer::kWriterKeys;
-    }
-    clients.start();
+    clients.start(cluster, cluster.node(move.source).address().toStdString(), 3, 2000);
     QTRY_VERIFY_WITH_TIMEOUT(clients.writes.load() >= 30, 10000);
     QVERIFY_OK(copyRest(cluster, 71, move, ""));
 
