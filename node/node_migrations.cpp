@@ -673,7 +673,7 @@ struct NodeMigrations::Impl {
                                " (restored after a restart); cut it over or abort it");
 
         Result<ScanPage> page = context.store->scan(migration->range, cursor, kCopyBatchMaxEntries,
-                                                    request.max_bytes(), true);
+                                                    request.max_bytes(), ScanFor::Copy);
         if (!page)
             return failure(StatusCode::INTERNAL,
                            where + ": reading the batch failed: " + page.error().message);

@@ -399,7 +399,7 @@ grpc::Status NodeService::Scan(grpc::ServerContext*, const v1::ScanRequest* requ
 
     std::uint64_t dataBytes = 0;
     if (requested.end.empty() || start < requested.end) {
-        Result<ScanPage> page = m_store.scan(served, start, limit, kMaxScanBytes, false);
+        Result<ScanPage> page = m_store.scan(served, start, limit, kMaxScanBytes, ScanFor::Client);
         if (!page)
             return internalError(page.error());
         for (StoredEntry& stored : page->entries) {

@@ -457,7 +457,7 @@ Result<std::vector<ApplyOutcome>> NodeStore::applyBatch(const std::vector<Stored
 
 Result<ScanPage> NodeStore::scan(const KeyRange& range, std::string_view from,
                                  std::size_t maxEntries, std::size_t maxBytes,
-                                 bool includeTombstones) const {
+                                 ScanFor purpose) const {
     ScanPage page;
     const std::string start(std::max(from, std::string_view(range.start)));
     if (!range.end.empty() && start >= range.end)
@@ -465,7 +465,7 @@ Result<ScanPage> NodeStore::scan(const KeyRange& range, std::string_view from,
     // A page of zero entries would never make progress; the smallest page is one entry.
     maxEntries = std::max<std::size_t>(maxEntries, 1);
 
-    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, true);
+    const SnapshotRangeReader it(m_impl->db.get(), m_impl->data, range, purpose == ScanFor::Client);
 
     std::size_t bytes = 0;
     for (it->Seek(start); it->Valid(); it->Next()) {
@@ -473,7 +473,7 @@ Result<ScanPage> NodeStore::scan(const KeyRange& range, std::string_view from,
         Result<StoredView> view = parseStored(toView(it->value()));
         if (!view)
             return corruptValue(key, view.error());
-        if (view->tombstone && !includeTombstones)
+        if (view->tombstone && purpose == ScanFor::Client)
             continue;
         // The resume key is the next entry this scan would have returned (peeked, not computed
         // as last + "\0"): exact, skips tombstones a client scan would skip anyway, and when

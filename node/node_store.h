@@ -61,6 +61,8 @@ struct StoredEntry {
 
 enum class ApplyOutcome { Applied, SkippedOlder };
 
+enum class ScanFor { Client, Copy };
+
 struct ScanPage {
     std::vector<StoredEntry> entries;
     std::string resume_key; // the next key to read; empty when the range is exhausted
@@ -109,9 +111,11 @@ public:
 
     // Entries of `range` from `from` (clamped to range.start) in key order: at most maxEntries,
     // and stops once maxBytes of keys and values are collected (always at least one entry).
-    // Tombstones are included only when asked (a copy needs them, a client scan does not).
+    // ScanFor::Client: live values only, read through the block cache. ScanFor::Copy (a migration's
+    // batches): tombstones too, which the target needs, and without filling the block cache, since
+    // a copy reads the whole range once and would evict the serving working set.
     Result<ScanPage> scan(const KeyRange& range, std::string_view from, std::size_t maxEntries,
-                          std::size_t maxBytes, bool includeTombstones) const;
+                          std::size_t maxBytes, ScanFor purpose) const;
 
     // Digest of every entry of `range`, tombstones included, read from one snapshot: a fresh one,
     // or `at` (from this store's pinSnapshot()).

@@ -70,10 +70,15 @@ QList<QByteArray> keysOf(const std::vector<StoredEntry>& entries) {
 
 // Everything in the store, tombstones included, in key order.
 std::vector<StoredEntry> everything(const NodeStore& store) {
-    Result<ScanPage> page = store.scan({}, {}, 1'000'000, kNoLimit, true);
+    Result<ScanPage> page = store.scan({}, {}, 1'000'000, kNoLimit, ScanFor::Copy);
     if (!page)
         qFatal("scan failed: %s", page.error().message.c_str());
     return page->entries;
+}
+
+// A copy's scan includes tombstones, a client's does not.
+ScanFor scanFor(bool tombstones) {
+    return tombstones ? ScanFor::Copy : ScanFor::Client;
 }
 
 // The reference definition of RangeDigest::checksum, written out independently of the store: a
@@ -471,8 +476,8 @@ void TestNodeStore::tombstoneBlocksOlderCopy() {
     QVERIFY((*now)->tombstone);
     QCOMPARE((*now)->version.hlc, HlcTimestamp(20));
     // A client scan does not see the tombstone; a copy does.
-    QVERIFY(store->scan({}, {}, 10, kNoLimit, false)->entries.empty());
-    QCOMPARE(store->scan({}, {}, 10, kNoLimit, true)->entries.size(), std::size_t(1));
+    QVERIFY(store->scan({}, {}, 10, kNoLimit, ScanFor::Client)->entries.empty());
+    QCOMPARE(store->scan({}, {}, 10, kNoLimit, ScanFor::Copy)->entries.size(), std::size_t(1));
     QVERIFY(!store->get("never written")->has_value());
 }
 
@@ -600,8 +605,9 @@ void TestNodeStore::scan() {
     };
     CHECK_OK(store->applyBatch(fixture));
 
-    Result<ScanPage> page = store->scan({toKey(start), toKey(end)}, toKey(from),
-                                        std::size_t(maxEntries), std::size_t(maxBytes), tombstones);
+    Result<ScanPage> page =
+        store->scan({toKey(start), toKey(end)}, toKey(from), std::size_t(maxEntries),
+                    std::size_t(maxBytes), scanFor(tombstones));
     QVERIFY2(page.ok(), page.ok() ? "" : page.error().message.c_str());
     QCOMPARE(keysOf(page->entries), expected);
     QCOMPARE(toBytes(page->resume_key), resume);
@@ -634,13 +640,13 @@ void TestNodeStore::scanPagesCoverEverything() {
     const KeyRange range{std::string("\x10"), std::string("\xff\xff")};
     for (const bool tombstones : {false, true}) {
         const std::vector<StoredEntry> whole =
-            store->scan(range, {}, 1'000'000, kNoLimit, tombstones)->entries;
+            store->scan(range, {}, 1'000'000, kNoLimit, scanFor(tombstones))->entries;
         QVERIFY(whole.size() > 100);
         std::vector<StoredEntry> paged;
         std::string cursor;
         int pages = 0;
         do {
-            Result<ScanPage> page = store->scan(range, cursor, 7, 60, tombstones);
+            Result<ScanPage> page = store->scan(range, cursor, 7, 60, scanFor(tombstones));
             QVERIFY(page.ok());
             QVERIFY(!page->entries.empty());
             QVERIFY(page->entries.size() <= 7);
@@ -967,7 +973,7 @@ void TestNodeStore::corruptValueNamesKey() {
     Result<ApplyOutcome> applied = store->apply("bad\x01", value(9, "n", "v"));
     QVERIFY(!applied.ok());
     QVERIFY2(expectNamed(applied.error().message), applied.error().message.c_str());
-    Result<ScanPage> scanned = store->scan({}, {}, 10, kNoLimit, false);
+    Result<ScanPage> scanned = store->scan({}, {}, 10, kNoLimit, ScanFor::Client);
     QVERIFY(!scanned.ok());
     QVERIFY2(expectNamed(scanned.error().message), scanned.error().message.c_str());
     Result<RangeDigest> digested = store->digest({});
@@ -976,7 +982,8 @@ void TestNodeStore::corruptValueNamesKey() {
     QVERIFY(!store->sampleKeys({}, 5).ok());
     // Reads that do not touch the damaged key still work.
     QVERIFY(store->get("fine")->has_value());
-    QCOMPARE(store->scan({"c", ""}, {}, 10, kNoLimit, false)->entries.size(), std::size_t(1));
+    QCOMPARE(store->scan({"c", ""}, {}, 10, kNoLimit, ScanFor::Client)->entries.size(),
+             std::size_t(1));
 }
 
 void TestNodeStore::concurrentWritersKeepNewest() {
