@@ -56,6 +56,9 @@ public:
     std::string text(const std::string& name, const std::string& fallback = {}) const {
         return m_commandLine.valueOr(name, fallback);
     }
+    std::vector<std::string> list(const std::string& name) const {
+        return m_commandLine.list(name);
+    }
 
     double number(const std::string& name, double fallback, double min, double max) {
         return take(m_commandLine.number(name, fallback, min, max), fallback);
@@ -115,19 +118,11 @@ bool plausibleEndpoint(const std::string& endpoint) {
     return result.ec == std::errc() && result.ptr == end && port >= 1 && port <= 65535;
 }
 
-Result<std::vector<std::string>> parseNodes(const std::string& list) {
-    std::vector<std::string> nodes;
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        const std::size_t comma = list.find(',', start);
-        const std::size_t end = comma == std::string::npos ? list.size() : comma;
-        const std::string endpoint = list.substr(start, end - start);
+Result<std::vector<std::string>> parseNodes(const std::vector<std::string>& endpoints) {
+    for (const std::string& endpoint : endpoints)
         if (!plausibleEndpoint(endpoint))
             return Error{"--nodes: '" + endpoint + "' is not HOST:PORT"};
-        nodes.push_back(endpoint);
-        start = end + 1;
-    }
-    return nodes;
+    return endpoints;
 }
 
 std::string scenarioNames() {
@@ -234,7 +229,7 @@ Result<LoadCommand> parseLoadArguments(const std::vector<std::string>& arguments
 
     if (!flags.has("--nodes"))
         return Error{"--nodes: required (HOST:PORT,...)"};
-    auto nodes = parseNodes(flags.text("--nodes"));
+    auto nodes = parseNodes(flags.list("--nodes"));
     if (!nodes)
         return nodes.error();
     options.nodes = std::move(nodes.value());

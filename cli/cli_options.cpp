@@ -1,8 +1,10 @@
 #include "cli_options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 namespace rangepilot {
 
@@ -37,10 +39,12 @@ Status CommandLine::parse(const std::vector<std::string>& arguments) {
         const auto spec = m_specs.find(name);
         if (spec == m_specs.end())
             return Error{"unknown option '" + name + "' (see --help)"};
+        if (m_rejectRepeats && m_values.count(name) > 0)
+            return Error{name + ": given twice"};
         const bool takesValue = !spec->second.valueName.empty();
         if (!takesValue) {
             if (equals != std::string::npos)
-                return Error{name + " takes no value"};
+                return Error{name + ": takes no value"};
             m_values[name] = "1";
             continue;
         }
@@ -49,28 +53,39 @@ Status CommandLine::parse(const std::vector<std::string>& arguments) {
         } else if (i + 1 < arguments.size()) {
             m_values[name] = arguments[++i];
         } else {
-            return Error{name + " needs a value (" + spec->second.valueName + ")"};
+            return Error{name + ": needs a value (" + spec->second.valueName + ")"};
         }
     }
     return Status::success();
 }
 
 std::string CommandLine::helpText() const {
-    std::ostringstream out;
-    out << "Usage: " << m_usage << "\n\n" << m_summary << "\n\nOptions:\n";
+    // Help lines start in one column, two spaces past the longest "  --name VALUE" that is not
+    // too long for it; longer ones put their help on the next line.
+    constexpr std::size_t kMinColumn = 28;
+    constexpr std::size_t kMaxColumn = 40;
+    std::vector<std::pair<std::string, std::string>> lines;
+    std::size_t column = kMinColumn;
     for (const std::string& name : m_order) {
         const Spec& spec = m_specs.at(name);
         std::string left = "  " + name;
         if (!spec.valueName.empty())
             left += " " + spec.valueName;
-        out << left;
-        if (left.size() < 28)
-            out << std::string(28 - left.size(), ' ');
-        else
-            out << "\n" << std::string(28, ' ');
-        out << spec.help << "\n";
+        if (left.size() + 2 <= kMaxColumn)
+            column = std::max(column, left.size() + 2);
+        lines.emplace_back(std::move(left), spec.help);
     }
-    out << "  --help                    show this help\n";
+    lines.emplace_back("  --help", "show this help");
+    std::ostringstream out;
+    out << "Usage: " << m_usage << "\n\n" << m_summary << "\n\nOptions:\n";
+    for (const auto& [left, help] : lines) {
+        out << left;
+        if (left.size() + 2 <= column)
+            out << std::string(column - left.size(), ' ');
+        else
+            out << "\n" << std::string(column, ' ');
+        out << help << "\n";
+    }
     return out.str();
 }
 
@@ -87,6 +102,21 @@ std::optional<std::string> CommandLine::value(const std::string& name) const {
 
 std::string CommandLine::valueOr(const std::string& name, const std::string& fallback) const {
     return value(name).value_or(fallback);
+}
+
+std::vector<std::string> CommandLine::list(const std::string& name) const {
+    std::vector<std::string> items;
+    const auto text = value(name);
+    if (!text)
+        return items;
+    std::size_t begin = 0;
+    for (std::size_t comma = text->find(','); comma != std::string::npos;
+         comma = text->find(',', begin)) {
+        items.push_back(text->substr(begin, comma - begin));
+        begin = comma + 1;
+    }
+    items.push_back(text->substr(begin));
+    return items;
 }
 
 namespace {

@@ -173,12 +173,17 @@ void TestNodeOptions::errors_data() {
     row("no name", {dataDir, QStringLiteral("/d")},
         "--name: required (this node's id in ownership tables)");
     row("flag without value", {name}, "--name: needs a value (ID)");
-    row("unknown flag", {QStringLiteral("--bogus")}, "unknown flag '--bogus' (see --help)");
+    row("unknown flag", {QStringLiteral("--bogus")}, "unknown option '--bogus' (see --help)");
     row("unknown flag with value", {QStringLiteral("--bogus=1")},
-        "unknown flag '--bogus' (see --help)");
+        "unknown option '--bogus' (see --help)");
     row("positional", {QStringLiteral("stray")}, "unexpected argument 'stray' (see --help)");
     row("single dash", {QStringLiteral("-n")}, "unexpected argument '-n' (see --help)");
     rowWithRequired("repeated flag", {name, QStringLiteral("b")}, "--name: given twice");
+    rowWithRequired("repeated switch",
+                    {QStringLiteral("--sync-writes"), QStringLiteral("--sync-writes")},
+                    "--sync-writes: given twice");
+    row("help with a stray argument", {QStringLiteral("--help"), QStringLiteral("stray")},
+        "unexpected argument 'stray' (see --help)");
     rowWithRequired("switch with value", {QStringLiteral("--sync-writes=1")},
                     "--sync-writes: takes no value");
     row("name with space", {name, QStringLiteral("a b"), dataDir, QStringLiteral("/d")},
@@ -313,6 +318,9 @@ void TestNodeOptions::helpAndVersion() {
     QVERIFY(parsed->version);
     parsed = parseNodeOptions({"--version", "--bogus"});
     QVERIFY(!parsed.ok());
+    parsed = parseNodeOptions({"-h"});
+    QVERIFY(parsed.ok());
+    QVERIFY(parsed->help);
 
     const QString help = QString::fromStdString(rangepilot::node::nodeHelpText());
     for (const char* flag :
