@@ -20,6 +20,11 @@ constexpr int kPushDeadlineMs = 3000;
 constexpr TimeMs kPushRetryMs = kPushDeadlineMs + 1000;
 // How often a cluster with fewer keys than cells is sampled again (refineCells).
 constexpr TimeMs kResampleMs = 2000;
+// Each RPC of a migration clean-up waits this long for a node that is down.
+constexpr int kCleanupDeadlineMs = 3000;
+// At most one clean-up attempt per node and migration this often: a node that reports the same
+// state again before the last attempt took effect must not get the calls twice.
+constexpr TimeMs kCleanupRetryMs = 5000;
 
 TimeMs wallNowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -86,6 +91,118 @@ std::vector<Key> quantileSplits(const std::vector<Key>& sample, std::size_t shar
             splits.push_back(key);
     }
     return splits;
+}
+
+// --- Reconciling node migrations with the store ---
+
+// Whether the node keeps nothing of the migration that needs another step: ENDED, ABORTED, or a
+// target that cut over (the executor never ends a target; the node counts it finished too).
+bool settledOnNode(const v1::MigrationStatus& status) {
+    return status.state() == v1::ENDED || status.state() == v1::ABORTED ||
+           (status.role() == v1::TARGET && status.state() == v1::CUT_OVER);
+}
+
+// "migration 5 (SOURCE of [key100, key200) to n2, FENCED)" for messages.
+std::string describeOnNode(const v1::MigrationStatus& status) {
+    const bool source = status.role() == v1::SOURCE;
+    return "migration " + std::to_string(status.migration_id()) + " (" +
+           v1::MigrationRole_Name(status.role()) + " of " +
+           formatKeyRange(fromProto(status.range())) + (source ? " to " : " from ") +
+           status.peer_node() + ", " + v1::MigrationState_Name(status.state()) + ")";
+}
+
+enum class CleanupStep { Abort, Cutover, End };
+
+// What a node gets so that its side of a migration matches the store's terminal record: either
+// steps, or a `problem` saying why it is left alone.
+struct CleanupPlan {
+    std::vector<CleanupStep> steps;
+    std::string problem;
+};
+
+CleanupPlan planCleanup(const MigrationRecord& record, const HostId& node,
+                        const v1::MigrationStatus& status) {
+    const bool source = status.role() == v1::SOURCE;
+    const bool target = status.role() == v1::TARGET;
+    // Ids restart in every store: a migration another store's console began on these nodes may
+    // carry the id of one of ours. Only the same move is ours to touch.
+    const bool sameMove = fromProto(status.range()) == record.range &&
+                          ((source && node == record.from && status.peer_node() == record.to) ||
+                           (target && node == record.to && status.peer_node() == record.from));
+    if (!sameMove)
+        return {{},
+                "does not match the store's record of that id (" + record.from + " to " +
+                    record.to + ", " + formatKeyRange(record.range) + "): left alone"};
+    const v1::MigrationState state = status.state();
+    if (record.phase == MigrationPhase::Done) {
+        // Committed: the target owns the range. A fenced source still needs the new table (it
+        // refuses the range until then) and then to drop its copy; a target still shadowing
+        // refuses clients until it is cut over.
+        if (source && state == v1::FENCED)
+            return {{CleanupStep::Cutover, CleanupStep::End}, {}};
+        if (source && state == v1::CUT_OVER)
+            return {{CleanupStep::End}, {}};
+        if (target && state == v1::SHADOWING)
+            return {{CleanupStep::Cutover}, {}};
+    } else if (state == v1::SHADOWING || state == v1::FENCED || state == v1::BROKEN) {
+        // Rolled back: the source stays the owner and must serve again; a target drops its copy.
+        return {{CleanupStep::Abort}, {}};
+    }
+    return {{},
+            "the store records it " + migrationPhaseName(record.phase).toStdString() +
+                ", which this state cannot follow from: left alone"};
+}
+
+struct CleanupCall {
+    std::shared_ptr<NodeStub> stub;
+    std::vector<CleanupStep> steps;
+    MigrationId id = 0;
+    std::string reason;       // AbortMigration
+    v1::OwnershipTable table; // Cutover: the store's table
+    v1::KeyRange range;       // EndMigration: the record's range
+};
+
+// Runs the steps in order on the calling thread; "" when all succeeded, else what failed.
+std::string runCleanup(const CleanupCall& call, const NodeDirectory& nodes) {
+    for (const CleanupStep step : call.steps) {
+        const std::unique_ptr<grpc::ClientContext> context = nodes.context(kCleanupDeadlineMs);
+        v1::MigrationStepResponse reply;
+        grpc::Status status;
+        const char* name = "";
+        switch (step) {
+        case CleanupStep::Abort: {
+            name = "AbortMigration";
+            v1::AbortMigrationRequest request;
+            request.set_migration_id(call.id);
+            request.set_reason(call.reason);
+            status = call.stub->AbortMigration(context.get(), request, &reply);
+            break;
+        }
+        case CleanupStep::Cutover: {
+            name = "Cutover";
+            v1::CutoverRequest request;
+            request.set_migration_id(call.id);
+            *request.mutable_table() = call.table;
+            status = call.stub->Cutover(context.get(), request, &reply);
+            break;
+        }
+        case CleanupStep::End: {
+            name = "EndMigration";
+            v1::EndMigrationRequest request;
+            request.set_migration_id(call.id);
+            *request.mutable_range() = call.range;
+            status = call.stub->EndMigration(context.get(), request, &reply);
+            break;
+        }
+        }
+        // A node that forgot the migration meanwhile (it restarted) has nothing left to abort or
+        // cut over; EndMigration with the range still drops a forgotten copy.
+        if (status.error_code() == grpc::StatusCode::NOT_FOUND && step != CleanupStep::End)
+            continue;
+        if (!status.ok())
+            return std::string(name) + " failed: " + describeStatus(status);
+    }
+    return {};
 }
 
 } // namespace
@@ -426,8 +543,10 @@ void GrpcClusterConnector::stopThreads() {
     stopStreams();
     if (m_startThread.joinable())
         m_startThread.join();
-    m_pushes.clear(); // waits for each, at most its deadline
-    m_resample = {};  // waits for it, at most the connect deadline per node
+    m_pushes.clear();       // waits for each, at most its deadline
+    m_cleanupCalls.clear(); // likewise, at most its deadline per call
+    m_cleanups.clear();     // nothing is in flight any more
+    m_resample = {};        // waits for it, at most the connect deadline per node
 }
 
 void GrpcClusterConnector::stop() {
@@ -456,8 +575,11 @@ void GrpcClusterConnector::onTick() {
     // Rates × the seconds each report covers, so that reports and ticks need not line up.
     std::vector<ResourceVector> amounts(hosts);
     std::vector<HostId> behind;
+    ReportedMigrations migrations;
     for (const NodeReport& node : reports) {
         const v1::StatsReport& report = node.report;
+        // The last report of a tick is the node's latest word on its migrations.
+        migrations[node.host].assign(report.migrations().begin(), report.migrations().end());
         const auto cellCount = std::min<std::size_t>(batch.cells.size(),
                                                      static_cast<std::size_t>(report.cells_size()));
         for (std::size_t cell = 0; cell < cellCount; ++cell) {
@@ -498,8 +620,10 @@ void GrpcClusterConnector::onTick() {
         if (Result<OwnershipState> state = m_store->load();
             state && state->table && state->table->epoch() != m_table.epoch())
             publishTable(*state->table);
-    } else if (!behind.empty()) {
-        pushTableTo(behind);
+    } else {
+        if (!behind.empty())
+            pushTableTo(behind);
+        reconcileMigrations(migrations, now);
     }
     reapPushes();
     updateCellBytes(m_storedBytes);
@@ -610,6 +734,123 @@ void GrpcClusterConnector::reapPushes() {
     std::erase_if(m_pushes, [](const std::future<void>& push) {
         return push.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
     });
+}
+
+// See "Reconciling migrations" in the header. Called on each tick while this console drives, with
+// the migrations of the reports that arrived since the previous tick.
+void GrpcClusterConnector::reconcileMigrations(const ReportedMigrations& reported, TimeMs now) {
+    reapCleanups();
+    if (!m_executor)
+        return;
+    std::vector<std::pair<CleanupKey, v1::MigrationStatus>> due;
+    for (const auto& [host, statuses] : reported) {
+        const HostId& node = m_topology.cluster.hosts[host].id;
+        std::vector<MigrationId> unsettled;
+        for (const v1::MigrationStatus& status : statuses) {
+            const MigrationId id = status.migration_id();
+            if (settledOnNode(status))
+                continue;
+            // The executor's own run will take its next step, or already did.
+            if (const std::optional<MigrationProgress> run = m_executor->progress(id);
+                run && !isTerminal(run->phase))
+                continue;
+            unsettled.push_back(id);
+            Cleanup& cleanup = m_cleanups[{node, id}];
+            if (cleanup.in_flight ||
+                (cleanup.attempted_ms != 0 && now - cleanup.attempted_ms < kCleanupRetryMs))
+                continue;
+            cleanup.attempted_ms = now;
+            due.emplace_back(CleanupKey{node, id}, status);
+        }
+        // Forget what the node no longer reports unfinished: it settled, or it forgot it.
+        std::erase_if(m_cleanups, [&](const auto& entry) {
+            return entry.first.first == node && !entry.second.in_flight &&
+                   std::find(unsettled.begin(), unsettled.end(), entry.first.second) ==
+                       unsettled.end();
+        });
+    }
+    if (due.empty())
+        return;
+    const Result<OwnershipState> state = m_store->load();
+    for (const auto& entry : due) {
+        const CleanupKey& key = entry.first;
+        const v1::MigrationStatus& status = entry.second;
+        const std::string label = key.first + ": " + describeOnNode(status);
+        if (!state) {
+            reportCleanupOnce(key, qs(label +
+                                      " is unfinished, but the ownership store cannot be "
+                                      "read to tell how it ended: " +
+                                      state.error().message));
+            continue;
+        }
+        const auto record = std::find_if(
+            state->migrations.begin(), state->migrations.end(),
+            [&key](const MigrationRecord& candidate) { return candidate.id == key.second; });
+        if (record == state->migrations.end()) {
+            reportCleanupOnce(key,
+                              qs(label + " has no record in " + m_store->describe().toStdString() +
+                                 ": it is not this console's, so it is left alone"));
+            continue;
+        }
+        if (!isTerminal(record->phase))
+            continue; // the executor drives it (recover() finished every older one at start)
+        const CleanupPlan plan = planCleanup(*record, key.first, status);
+        const std::shared_ptr<NodeStub> stub = m_nodes.stub(key.first);
+        std::string problem = plan.problem;
+        if (problem.empty() && !stub)
+            problem = "the node is not in the directory";
+        if (problem.empty() && !state->table)
+            problem = "the ownership store holds no table to cut over to";
+        if (!problem.empty()) {
+            reportCleanupOnce(key, qs(label + ": " + problem));
+            continue;
+        }
+        const std::string phase = migrationPhaseName(record->phase).toStdString();
+        CleanupCall call;
+        call.stub = stub;
+        call.steps = plan.steps;
+        call.id = record->id;
+        call.reason =
+            "the ownership store records migration " + std::to_string(record->id) + " as " + phase +
+            (record->error.isEmpty() ? std::string() : " (" + record->error.toStdString() + ")");
+        call.table = toProto(*state->table);
+        call.range = toProto(record->range);
+        m_cleanups[key].in_flight = true;
+        const std::string failurePrefix =
+            label + ", which the ownership store records as " + phase + ": ";
+        m_cleanupCalls.push_back(
+            std::async(std::launch::async, [this, call = std::move(call), key, failurePrefix] {
+                const std::string failure = runCleanup(call, m_nodes);
+                return CleanupOutcome{key, failure.empty() ? failure : failurePrefix + failure};
+            }));
+    }
+}
+
+void GrpcClusterConnector::reapCleanups() {
+    for (auto call = m_cleanupCalls.begin(); call != m_cleanupCalls.end();) {
+        if (call->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            ++call;
+            continue;
+        }
+        const CleanupOutcome outcome = call->get();
+        call = m_cleanupCalls.erase(call);
+        const auto found = m_cleanups.find(outcome.key);
+        if (found == m_cleanups.end())
+            continue;
+        found->second.in_flight = false;
+        if (outcome.failure.empty())
+            found->second.reported = false; // a later failure is news again
+        else
+            reportCleanupOnce(outcome.key, qs(outcome.failure + "; retrying every few seconds"));
+    }
+}
+
+void GrpcClusterConnector::reportCleanupOnce(const CleanupKey& key, const QString& message) {
+    Cleanup& cleanup = m_cleanups[key];
+    if (cleanup.reported)
+        return;
+    cleanup.reported = true;
+    Q_EMIT errorOccurred(message);
 }
 
 void GrpcClusterConnector::publishTable(OwnershipTable table) {

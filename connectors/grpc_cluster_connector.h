@@ -4,6 +4,22 @@
 // exactly like the simulated cluster: per-cell access counts, host usage and capacity, the
 // ownership table, and shadowed moves, which a MigrationExecutor runs over gRPC.
 //
+// Reconciling migrations: the executor's last word on a migration is its store record, but the
+// RPC that carries it to a node can fail (the node was down). A source that missed the
+// AbortMigration of a rolled-back move comes back with its persisted fence and refuses writes to
+// the range for ever; one that missed Cutover or EndMigration of a committed move keeps a stale
+// copy on disk; a target that missed the abort keeps a partial copy. So, while this console
+// drives, every migration a node's statistics report lists as unfinished (not ENDED or ABORTED,
+// and not a target that cut over: its last step), that the executor is not running and whose
+// store record (by id) is terminal, is brought in line with the record: Aborted or Failed ->
+// AbortMigration (the reason names the store's phase); Done -> Cutover with the store's table then
+// EndMigration with the record's range for a FENCED source, EndMigration with the range for a
+// CUT_OVER source, Cutover for a SHADOWING target. A migration the store has no record of (or
+// whose record names other nodes or another range) is not this console's: it is left alone and
+// reported once, as is a state the record cannot explain (a source cut over for a rolled-back
+// move). Those calls run off the GUI thread, at most one attempt per node and migration every few
+// seconds; a failure is reported once (errorOccurred) and retried.
+//
 // Starting (on a worker thread, so the window stays responsive): GetNodeInfo on every endpoint
 // (node ids, capacities, peer RTTs, epochs; unreachable endpoints are reported and skipped); the
 // table comes from the ownership store, or, when the store is empty, from the node with the
@@ -32,8 +48,9 @@
 // refused naming the lock holder.
 //
 // Threads: signals are emitted on the connector's (GUI) thread; executor progress is queued there.
-// Table pushes run on their own threads (a node that is down would hold the window for the
-// deadline); stop() and the destructor wait for them, at most that deadline.
+// Table pushes and migration clean-ups run on their own threads (a node that is down would hold
+// the window for the deadline); stop() and the destructor wait for them, at most that deadline
+// (two for a clean-up of two calls).
 
 #include "cluster_connector.h"
 #include "migration_executor.h"
@@ -45,11 +62,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rangepilot {
@@ -110,6 +129,20 @@ private:
         TimeMs at_ms = 0;        // when (wall time)
     };
 
+    // One node's leftover of one migration, while the node reports it unfinished (GUI thread).
+    using CleanupKey = std::pair<HostId, MigrationId>;
+    struct Cleanup {
+        TimeMs attempted_ms = 0; // when it was last looked at or acted on (wall time)
+        bool in_flight = false;  // its RPCs are running
+        bool reported = false;   // a failure or a reason to leave it alone was reported
+    };
+    struct CleanupOutcome {
+        CleanupKey key;
+        std::string failure; // empty when every call succeeded
+    };
+    // Each host's latest report's migrations, by host index.
+    using ReportedMigrations = std::map<std::size_t, std::vector<v1::MigrationStatus>>;
+
     Result<Connected> connectCluster(); // runs on the startup thread
     void finishStart(std::uint64_t generation, Result<Connected> connected);
     void setState(ConnectorState state, const QString& detail);
@@ -124,6 +157,9 @@ private:
     void pushTableTo(const std::vector<HostId>& nodes);
     void reapPushes();
     void publishTable(OwnershipTable table);
+    void reconcileMigrations(const ReportedMigrations& reported, TimeMs now);
+    void reapCleanups();
+    void reportCleanupOnce(const CleanupKey& key, const QString& message);
     void onProgress(const MigrationProgress& progress);
     std::string watchingReason() const;
     Status refuseUnlessDriving(const std::string& what) const;
@@ -156,8 +192,10 @@ private:
     std::vector<bool> m_streaming; // per host: its stream is delivering reports
     std::vector<std::shared_ptr<grpc::ClientContext>> m_streamContexts; // to cancel on stop
     std::vector<PendingPush> m_pushPending;                             // per host (GUI thread)
-    std::vector<std::future<void>> m_pushes; // InstallTable calls in flight (GUI thread)
-    std::size_t m_sampledKeys = 0;           // distinct keys the cells were cut from
+    std::vector<std::future<void>> m_pushes;  // InstallTable calls in flight (GUI thread)
+    std::map<CleanupKey, Cleanup> m_cleanups; // unfinished node migrations seen (GUI thread)
+    std::vector<std::future<CleanupOutcome>> m_cleanupCalls; // clean-ups in flight (GUI thread)
+    std::size_t m_sampledKeys = 0; // distinct keys the cells were cut from
     TimeMs m_lastSampleMs = 0;
     std::future<std::vector<Key>> m_resample; // a sample in flight (refineCells)
 };

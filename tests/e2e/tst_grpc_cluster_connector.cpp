@@ -5,7 +5,11 @@
 // split that every node installs, a second console on the same store that only watches and
 // follows the first one's commits, and a node killed with SIGKILL whose statistics stream comes
 // back after a restart; and a node that missed a commit and came back when no peer could tell it,
-// which the connector brings up to date. Last, on a second cluster that holds neither a table nor
+// which the connector brings up to date. Then migrations driven by hand that the store records as
+// ended while a node still holds them: a source fenced for a move the store records as failed
+// (it came back from a kill -9 with its persisted fence) is aborted, a move the store records as
+// done is cut over and ended on the nodes that missed it, and a migration the store has no record
+// of is left alone and reported once. Last, on a second cluster that holds neither a table nor
 // keys: the connector installs a first table, rolls back a migration a crashed console left in
 // the store, and cuts finer cells once keys arrive.
 //
@@ -14,6 +18,7 @@
 #include "grpc_cluster_connector.h"
 #include "local_file_ownership_store.h"
 #include "node_cluster.h"
+#include "proto_convert.h"
 
 #include <QSignalSpy>
 #include <QtTest>
@@ -21,6 +26,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +62,19 @@ OwnershipTable tableOf(const QVariant& argument) {
     return *static_cast<const OwnershipTable*>(argument.constData());
 }
 
+// A migration driven by hand on the test's nodes (indexes into the cluster).
+struct HandMove {
+    std::uint64_t id = 0;
+    Shard shard;
+    int source = -1;
+    int target = -1;
+    std::uint64_t epoch = 0; // the table epoch it begins at
+};
+
+QString stateText(const v1::MigrationStatus& status) {
+    return qs(v1::MigrationState_Name(status.state()) + ": " + status.error());
+}
+
 // How a table reads in a failure message.
 QString tableText(const OwnershipTable& table) {
     QString text = QStringLiteral("epoch %1:").arg(table.epoch());
@@ -83,9 +102,34 @@ private Q_SLOTS:
     void secondConsoleOnlyWatches();
     void reconnectsToAKilledNode();
     void pushesTheTableToANodeThatMissedIt();
+    void abortsAFenceOfAFailedMove();
+    void finishesADoneMoveOnNodesThatMissedIt();
+    void leavesAMigrationWithoutARecordAlone();
     void freshClusterGetsATableAndFinerCells();
 
 private:
+    // A migration of the shard holding `key`, from its owner to the next node, at the connector's
+    // epoch (which every node has by then).
+    HandMove planHandMove(std::uint64_t id, const std::string& key);
+    // BeginShadow on the target, then on the source.
+    grpc::Status beginShadow(const HandMove& move);
+    grpc::Status copyAll(const HandMove& move);
+    grpc::Status fenceWrites(const HandMove& move);
+    grpc::Status abortOn(int node, std::uint64_t id);
+    grpc::Status putAt(int node, std::uint64_t epoch, const std::string& key,
+                       const std::string& value);
+    // The migration as GetNodeInfo lists it; state UNSPECIFIED when the node does not list it.
+    v1::MigrationStatus migrationOn(int node, std::uint64_t id);
+    // Entries node `node` stores in `range`, whoever owns it (a checksum without migration id).
+    std::uint64_t entriesOn(int node, const KeyRange& range);
+    // Stops and drops the driving connector, which frees the store's driver lock.
+    void dropConnector();
+    // Changes the store through a driver handle of its own (the connector must be gone).
+    Status editStore(const std::function<Status(OwnershipStore&, const OwnershipState&)>& edit);
+    // A new driving connector on the store, started and running (QVERIFY inside).
+    void startConnector();
+    qsizetype errorsMentioning(const QString& text) const;
+
     GrpcClusterOptions connectorOptions();
     std::unique_ptr<GrpcClusterConnector> makeConnector(LocalFileOwnershipStore::OpenMode mode);
     void record(GrpcClusterConnector& connector);
@@ -191,6 +235,131 @@ bool TestGrpcClusterConnector::everyHostReported() const {
 
 std::size_t TestGrpcClusterConnector::hostIndex(const HostId& id) const {
     return m_connector->topology().cluster.indexOf(id).value_or(SIZE_MAX);
+}
+
+HandMove TestGrpcClusterConnector::planHandMove(std::uint64_t id, const std::string& key) {
+    HandMove move;
+    move.id = id;
+    move.shard = m_connector->ownership().shardFor(key);
+    move.epoch = m_connector->ownership().epoch();
+    move.source = m_cluster.indexOf(move.shard.owner);
+    move.target = (move.source + 1) % m_cluster.size();
+    return move;
+}
+
+grpc::Status TestGrpcClusterConnector::beginShadow(const HandMove& move) {
+    for (const auto& [node, role] :
+         {std::pair{move.target, v1::TARGET}, std::pair{move.source, v1::SOURCE}}) {
+        v1::BeginShadowRequest request;
+        request.set_migration_id(move.id);
+        request.set_epoch(move.epoch);
+        request.set_role(role);
+        request.set_shard_id(move.shard.id);
+        *request.mutable_range() = toProto(move.shard.range);
+        const int peer = role == v1::SOURCE ? move.target : move.source;
+        request.set_peer_node(m_cluster.node(peer).name().toStdString());
+        if (role == v1::SOURCE)
+            request.set_peer_address(m_cluster.node(move.target).address().toStdString());
+        v1::MigrationStepResponse reply;
+        const grpc::Status status =
+            m_cluster.call(node, &v1::NodeAgent::Stub::BeginShadow, request, &reply);
+        if (!status.ok())
+            return status;
+    }
+    return grpc::Status::OK;
+}
+
+grpc::Status TestGrpcClusterConnector::copyAll(const HandMove& move) {
+    std::string cursor;
+    for (;;) {
+        v1::CopyBatchRequest request;
+        request.set_migration_id(move.id);
+        request.set_cursor(cursor);
+        request.set_max_bytes(1u << 20);
+        v1::CopyBatchResponse reply;
+        const grpc::Status status =
+            m_cluster.call(move.source, &v1::NodeAgent::Stub::CopyBatch, request, &reply);
+        if (!status.ok() || reply.done())
+            return status;
+        cursor = reply.next_cursor();
+    }
+}
+
+grpc::Status TestGrpcClusterConnector::fenceWrites(const HandMove& move) {
+    v1::FenceWritesRequest request;
+    request.set_migration_id(move.id);
+    v1::MigrationStepResponse reply;
+    return m_cluster.call(move.source, &v1::NodeAgent::Stub::FenceWrites, request, &reply);
+}
+
+grpc::Status TestGrpcClusterConnector::abortOn(int node, std::uint64_t id) {
+    v1::AbortMigrationRequest request;
+    request.set_migration_id(id);
+    request.set_reason("the test is over");
+    v1::MigrationStepResponse reply;
+    return m_cluster.call(node, &v1::NodeAgent::Stub::AbortMigration, request, &reply);
+}
+
+grpc::Status TestGrpcClusterConnector::putAt(int node, std::uint64_t epoch, const std::string& key,
+                                             const std::string& value) {
+    v1::PutRequest request;
+    request.set_epoch(epoch);
+    request.set_key(key);
+    request.set_value(value);
+    v1::PutResponse reply;
+    return m_cluster.call(node, &v1::NodeAgent::Stub::Put, request, &reply);
+}
+
+v1::MigrationStatus TestGrpcClusterConnector::migrationOn(int node, std::uint64_t id) {
+    v1::NodeInfo info;
+    if (m_cluster.call(node, &v1::NodeAgent::Stub::GetNodeInfo, v1::NodeInfoRequest{}, &info).ok())
+        for (const v1::MigrationStatus& status : info.migrations())
+            if (status.migration_id() == id)
+                return status;
+    return {};
+}
+
+std::uint64_t TestGrpcClusterConnector::entriesOn(int node, const KeyRange& range) {
+    v1::RangeChecksumRequest request;
+    request.set_migration_id(0);
+    *request.mutable_range() = toProto(range);
+    v1::RangeChecksumResponse reply;
+    const grpc::Status status =
+        m_cluster.call(node, &v1::NodeAgent::Stub::RangeChecksum, request, &reply);
+    return status.ok() ? reply.entries() : UINT64_MAX;
+}
+
+void TestGrpcClusterConnector::dropConnector() {
+    if (!m_connector)
+        return;
+    m_connector->stop();
+    m_connector.reset();
+}
+
+Status TestGrpcClusterConnector::editStore(
+    const std::function<Status(OwnershipStore&, const OwnershipState&)>& edit) {
+    auto store =
+        LocalFileOwnershipStore::open(m_storePath, LocalFileOwnershipStore::OpenMode::Driver);
+    if (!store)
+        return Error{store.error().message};
+    const Result<OwnershipState> state = store.value()->load();
+    if (!state)
+        return Error{state.error().message};
+    return edit(*store.value(), *state);
+}
+
+void TestGrpcClusterConnector::startConnector() {
+    m_connector = makeConnector(LocalFileOwnershipStore::OpenMode::Driver);
+    QVERIFY(m_connector);
+    record(*m_connector);
+    m_connector->start();
+    QTRY_COMPARE_WITH_TIMEOUT(m_connector->state(), ConnectorState::Running, kStartTimeoutMs);
+    QVERIFY(m_connector->drives());
+}
+
+qsizetype TestGrpcClusterConnector::errorsMentioning(const QString& text) const {
+    return std::count_if(m_errors.begin(), m_errors.end(),
+                         [&text](const QString& message) { return message.contains(text); });
 }
 
 // --- Tests ------------------------------------------------------------------------------------
@@ -588,6 +757,184 @@ void TestGrpcClusterConnector::pushesTheTableToANodeThatMissedIt() {
     for (int node = 0; node < m_cluster.size(); ++node)
         QTRY_COMPARE_WITH_TIMEOUT(nodeEpoch(node), epoch, kReportTimeoutMs);
     QCOMPARE(m_connector->state(), ConnectorState::Running);
+}
+
+// The case the reconciliation exists for: the executor rolled a move back, but its AbortMigration
+// never reached the source (it was down); the source came back with its persisted fence and
+// would refuse writes to the range for ever. The console aborts it, and the target's copy.
+void TestGrpcClusterConnector::abortsAFenceOfAFailedMove() {
+    if (!running())
+        QSKIP("the connector did not start");
+    const std::uint64_t epoch = m_connector->ownership().epoch();
+    for (int node = 0; node < m_cluster.size(); ++node)
+        QTRY_COMPARE_WITH_TIMEOUT(nodeEpoch(node), epoch, kReportTimeoutMs);
+    const HandMove move = planHandMove(501, keyOf(50));
+    QVERIFY(move.source >= 0);
+    const HostId target = m_cluster.node(move.target).name().toStdString();
+    dropConnector(); // the executor of the console that "crashed"
+
+    grpc::Status status = beginShadow(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    status = copyAll(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    QVERIFY(entriesOn(move.target, move.shard.range) > 0);
+    status = fenceWrites(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    NodeProcess& source = m_cluster.node(move.source);
+    source.kill9();
+    QVERIFY2(source.restart(), qPrintable(source.errorString()));
+    QCOMPARE(migrationOn(move.source, move.id).state(), v1::FENCED);
+    status = putAt(move.source, epoch, keyOf(50), "refused while fenced");
+    QVERIFY2(status.error_code() == grpc::StatusCode::UNAVAILABLE, describeStatus(status).c_str());
+
+    const Status edited = editStore([&](OwnershipStore& store, const OwnershipState& state) {
+        MigrationRecord record;
+        record.id = move.id;
+        record.shard = move.shard.id;
+        record.range = move.shard.range;
+        record.from = move.shard.owner;
+        record.to = target;
+        record.phase = MigrationPhase::Failed;
+        record.table_epoch = state.table->epoch();
+        record.error = QStringLiteral("the source did not answer the rollback");
+        return store.putMigration(record);
+    });
+    QVERIFY2(edited.ok(), edited.message().c_str());
+    m_errors.clear();
+    startConnector();
+    if (QTest::currentTestFailed())
+        return;
+
+    QTRY_COMPARE_WITH_TIMEOUT(migrationOn(move.source, move.id).state(), v1::ABORTED,
+                              kReportTimeoutMs);
+    const v1::MigrationStatus aborted = migrationOn(move.source, move.id);
+    QVERIFY2(aborted.error().find("records migration 501 as failed") != std::string::npos,
+             aborted.error().c_str());
+    status = putAt(move.source, epoch, keyOf(50), valueOf(keyOf(50)));
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    // The target, still shadowing, dropped what it had copied.
+    QTRY_COMPARE_WITH_TIMEOUT(migrationOn(move.target, move.id).state(), v1::ABORTED,
+                              kReportTimeoutMs);
+    QCOMPARE(entriesOn(move.target, move.shard.range), std::uint64_t{0});
+    QVERIFY2(errorsMentioning(QStringLiteral("migration 501")) == 0,
+             qPrintable(m_errors.join(u'\n')));
+}
+
+// The move committed (the store's table makes the target the owner, the record says done), but
+// neither Cutover nor EndMigration reached the nodes: the source came back fenced, the target is
+// still shadowing. The console cuts both over and the source drops its copy.
+void TestGrpcClusterConnector::finishesADoneMoveOnNodesThatMissedIt() {
+    if (!running())
+        QSKIP("the connector did not start");
+    const HandMove move = planHandMove(502, keyOf(230));
+    QVERIFY(move.source >= 0);
+    const HostId target = m_cluster.node(move.target).name().toStdString();
+    dropConnector();
+
+    grpc::Status status = beginShadow(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    status = copyAll(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    status = fenceWrites(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    NodeProcess& source = m_cluster.node(move.source);
+    source.kill9();
+    QVERIFY2(source.restart(), qPrintable(source.errorString()));
+    QCOMPARE(migrationOn(move.source, move.id).state(), v1::FENCED);
+    std::vector<std::string> keys;
+    for (int i = 0; i < kKeys; ++i)
+        if (move.shard.range.contains(keyOf(i)))
+            keys.push_back(keyOf(i));
+    QVERIFY(!keys.empty());
+    QCOMPARE(entriesOn(move.source, move.shard.range), std::uint64_t{keys.size()});
+
+    std::optional<OwnershipTable> committed;
+    const Status edited = editStore([&](OwnershipStore& store, const OwnershipState& state) {
+        Result<OwnershipTable> next = state.table->reassign(move.shard.id, target);
+        if (!next)
+            return Status{Error{next.error().message}};
+        MigrationRecord record;
+        record.id = move.id;
+        record.shard = move.shard.id;
+        record.range = move.shard.range;
+        record.from = move.shard.owner;
+        record.to = target;
+        record.phase = MigrationPhase::Done;
+        record.table_epoch = state.table->epoch();
+        record.error = QStringLiteral("the source did not answer the cutover");
+        committed = next.value();
+        return store.compareAndSwapTable(state.table->epoch(), *next, &record);
+    });
+    QVERIFY2(edited.ok(), edited.message().c_str());
+    QVERIFY(committed.has_value());
+    m_errors.clear();
+    startConnector();
+    if (QTest::currentTestFailed())
+        return;
+    QVERIFY(m_connector->ownership() == *committed);
+
+    const auto sourceEnded = [&] {
+        const v1::MigrationState state = migrationOn(move.source, move.id).state();
+        return state == v1::ENDED || state == v1::MIGRATION_STATE_UNSPECIFIED;
+    };
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        sourceEnded(), qPrintable(stateText(migrationOn(move.source, move.id))), kReportTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(migrationOn(move.target, move.id).state(), v1::CUT_OVER,
+                              kReportTimeoutMs);
+    // The new owner serves every key of the range at the committed epoch, and takes writes.
+    for (const std::string& key : keys) {
+        v1::GetRequest request;
+        request.set_epoch(committed->epoch());
+        request.set_key(key);
+        v1::GetResponse reply;
+        status = m_cluster.call(move.target, &v1::NodeAgent::Stub::Get, request, &reply);
+        QVERIFY2(status.ok(), (key + ": " + describeStatus(status)).c_str());
+        QVERIFY2(reply.found(), key.c_str());
+        QCOMPARE(qs(reply.value()), qs(valueOf(key)));
+    }
+    status = putAt(move.target, committed->epoch(), keys.front(), valueOf(keys.front()));
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+    // And the source's copy is gone.
+    QCOMPARE(entriesOn(move.source, move.shard.range), std::uint64_t{0});
+    QVERIFY2(errorsMentioning(QStringLiteral("migration 502")) == 0,
+             qPrintable(m_errors.join(u'\n')));
+}
+
+// Ids restart in every store: a migration the store has no record of may be another console's.
+// It is reported once and nothing is sent.
+void TestGrpcClusterConnector::leavesAMigrationWithoutARecordAlone() {
+    if (!running())
+        QSKIP("the connector did not start");
+    const HandMove move = planHandMove(9001, keyOf(280));
+    QVERIFY(move.source >= 0);
+    m_errors.clear();
+    const grpc::Status status = beginShadow(move);
+    QVERIFY2(status.ok(), describeStatus(status).c_str());
+
+    const QString mention = QStringLiteral("migration 9001");
+    const auto reportedBoth = [&] {
+        const auto reported = [&](int node) {
+            return std::any_of(m_errors.begin(), m_errors.end(), [&](const QString& message) {
+                return message.startsWith(m_cluster.node(node).name() + QStringLiteral(": ")) &&
+                       message.contains(mention) && message.contains(QStringLiteral("no record"));
+            });
+        };
+        return reported(move.source) && reported(move.target);
+    };
+    QTRY_VERIFY2_WITH_TIMEOUT(reportedBoth(), qPrintable(m_errors.join(u'\n')), kReportTimeoutMs);
+    // Long enough for the connector to look at it again (it does every few seconds): still one
+    // message per node, and both sides still shadowing.
+    const TimeMs reportedAt = QDateTime::currentMSecsSinceEpoch();
+    QTRY_VERIFY_WITH_TIMEOUT(!m_batches.empty() && m_batches.back().end_ms > reportedAt + 6000,
+                             kReportTimeoutMs);
+    QCOMPARE(errorsMentioning(mention), qsizetype{2});
+    QCOMPARE(migrationOn(move.source, move.id).state(), v1::SHADOWING);
+    QCOMPARE(migrationOn(move.target, move.id).state(), v1::SHADOWING);
+
+    for (const int node : {move.source, move.target}) {
+        const grpc::Status aborted = abortOn(node, move.id);
+        QVERIFY2(aborted.ok(), describeStatus(aborted).c_str());
+    }
 }
 
 void TestGrpcClusterConnector::freshClusterGetsATableAndFinerCells() {
