@@ -96,6 +96,8 @@ private Q_SLOTS:
     void auditFileKeepsEveryEntry();
     void everyPlanAppliesWhileProposalsWait();
     void approvingAHotPartCutsItFirst();
+    void liveTrendShowsTheBucketInProgress();
+    void followedTrendIsDeliveredAgainAfterEachRound();
 };
 
 void TestConsoleSession::roundsReachThePlannerAndTheModels() {
@@ -433,6 +435,81 @@ void TestConsoleSession::approvingAHotPartCutsItFirst() {
     }
     QCOMPARE(cuts, int(proposal.carve_splits.size()));
     QVERIFY(fixture.lastAudit().what.startsWith(QStringLiteral("started #")));
+}
+
+// A live cluster's rounds are 5 s and its buckets 5 minutes: a minute after connecting, all its
+// load is in the bucket in progress. The trend must show it (as the heatmap does, from the same
+// load map at the same rate), with now inside that bucket and a forecast about as long as the
+// history rather than hours of it.
+void TestConsoleSession::liveTrendShowsTheBucketInProgress() {
+    constexpr TimeMs kRound = 5 * kMsPerSecond;
+    constexpr TimeMs kBucket = 5 * kMsPerMinute;
+    const KeyCells cells = KeyCells::fromStarts({"", "k5"}).value();
+    PlannerEngineOptions options;
+    options.predictive.forecast.round_ms = kRound;
+    PlannerEngine engine(cells, options);
+    const OwnershipTable table = OwnershipTable::withInitialPlacement({}, {"n1"}).value();
+    const TimeMs connected = 1767571200000 + 13 * kMsPerHour + 33 * kMsPerMinute + 10'000;
+    TimeMs now = connected; // 13:33:10
+    const auto runRounds = [&](int rounds) {
+        for (int round = 0; round < rounds; ++round) {
+            RoundInput input{table};
+            input.now = now + kRound;
+            input.round_ms = kRound;
+            input.cell_counts = {CellLoad{50, 0, 0, 0}, CellLoad{}}; // 10 ops/s in cell 0
+            input.plan = false;
+            engine.runRound(input);
+            now = input.now;
+        }
+    };
+    const auto trendOfCell0 = [&] {
+        return engine.trendOf({CellSpan{0, 1}}, LoadMetric::Ops, "cell 0", std::nullopt);
+    };
+
+    runRounds(12); // 13:34:10, in the bucket that started at 13:30
+    const TrendData first = trendOfCell0();
+    QCOMPARE(first.history.size(), std::size_t(1));
+    QCOMPARE(first.history[0], 10.0); // 600 ops over the 60 s counted, not over 300 s
+    QCOMPARE(first.history_start_ms, floorDiv(connected, kBucket) * kBucket);
+    QCOMPARE(first.now_ms, std::optional<TimeMs>(now));
+    QCOMPARE(first.forecast_start_ms, first.history_start_ms + kBucket);
+    QCOMPARE(first.forecast.size(), std::size_t(options.min_chart_horizon_steps));
+    const HeatmapGrid grid = engine.heatmap(LoadMetric::Ops);
+    QCOMPARE(grid.at(0, 0), first.history[0]);
+    QCOMPARE(grid.nowMs(), now);
+
+    runRounds(36); // 13:37:10: the 13:30 bucket is over, the 13:35 one in progress
+    const TrendData later = trendOfCell0();
+    QCOMPARE(later.history.size(), std::size_t(2));
+    QCOMPARE(later.history[0], 10.0); // 1,100 ops from 13:33:10 to 13:35
+    QCOMPARE(later.history[1], 10.0); // 1,300 ops from 13:35 to 13:37:10
+    QCOMPARE(later.now_ms, std::optional<TimeMs>(now));
+    QCOMPARE(later.forecast.size(), std::size_t(options.min_chart_horizon_steps));
+    QVERIFY(std::abs(later.forecast.front() - 10.0) < 1.0);
+}
+
+// The chart follows what was asked for: a range asked for before its first load shows it once
+// the load is there, and the heatmap's now is the status bar's cluster time.
+void TestConsoleSession::followedTrendIsDeliveredAgainAfterEachRound() {
+    Fixture fixture;
+    QSignalSpy trends(fixture.session.get(), &ConsoleSession::trendReady);
+    const ShardId shard = fixture.connector.ownership().shards().front().id;
+    fixture.session->requestShardTrend(shard);
+    QTRY_COMPARE(trends.count(), 1);
+    QVERIFY(trends.at(0).at(0).value<TrendData>().history.empty()); // nothing counted yet
+
+    QVERIFY(fixture.runMinutes(1));
+    QVERIFY(trends.count() >= 2);
+    const TrendData data = trends.last().at(0).value<TrendData>();
+    QVERIFY(!data.history.empty());
+    QVERIFY(data.title.rfind("shard " + std::to_string(shard) + " ", 0) == 0);
+    QCOMPARE(data.now_ms, std::optional<TimeMs>(fixture.session->clusterTime()));
+    QCOMPARE(fixture.session->heatmap().nowMs(), fixture.session->clusterTime());
+    QVERIFY(std::holds_alternative<ShardId>(fixture.session->followedTrend()));
+
+    const auto delivered = trends.count();
+    QVERIFY(fixture.runMinutes(2));
+    QVERIFY(trends.count() >= delivered + 2);
 }
 
 QTEST_GUILESS_MAIN(TestConsoleSession)

@@ -38,6 +38,10 @@ private Q_SLOTS:
     void generatedTraceMatchesAnIndependentCount();
     void partlyCoveredBucketsShowTheirRateSoFar_data();
     void partlyCoveredBucketsShowTheirRateSoFar();
+    void nowIsTheNewestCountsNotTheBucketEnd();
+    void quietBucketsUpToNowAreZero();
+    void defaultViewShowsAsMuchProjectionAsHistory_data();
+    void defaultViewShowsAsMuchProjectionAsHistory();
 };
 
 void TestHeatmapGrid::observedColumnsAreTheLoadMapsRates_data() {
@@ -194,6 +198,102 @@ void TestHeatmapGrid::partlyCoveredBucketsShowTheirRateSoFar() {
     QCOMPARE(grid.at(0, 0), 60.0 / firstSeconds);
     QCOMPARE(grid.at(1, 0), 1.0); // a bucket in the middle is covered whole
     QCOMPARE(grid.at(2, 0), 60.0 / newestSeconds);
+}
+
+// A live cluster's rounds are seconds and its buckets minutes: now (the end of the newest counts,
+// what the status bar's cluster time says) is inside the bucket in progress, not at its end.
+void TestHeatmapGrid::nowIsTheNewestCountsNotTheBucketEnd() {
+    constexpr TimeMs base = 1767571200000;
+    constexpr TimeMs bucket = 5 * kMinute;
+    const KeyCells cells = KeyCells::fromStarts({"", "k5"}).value();
+    LoadMap map(cells);                              // 5-minute buckets
+    const TimeMs now = base + 35 * kMinute + 20'000; // 13:35:20 in the picture's terms
+    map.addCounts(now - 1, 0, CellLoad{300, 0, 0, 0});
+    // The planner's projection starts at the round's end, now: 12 steps of 5 minutes.
+    CellProjection projection(2, 12, now, bucket);
+    for (std::size_t step = 0; step < 12; ++step)
+        projection.setRate(0, step, Resource::Ops, 10.0 + static_cast<double>(step));
+    const ObservedSpan span{now - 20'000, now, now - 20'000};
+    const HeatmapGrid grid = buildHeatmap(map, LoadMetric::Ops, 288, &projection, span);
+
+    QCOMPARE(grid.observed_columns, std::size_t(1));
+    QCOMPARE(grid.start_ms, base + 35 * kMinute);
+    QCOMPARE(grid.observedEndMs(), base + 40 * kMinute);
+    QCOMPARE(grid.nowMs(), now); // not 13:40, where the bucket ends
+    QCOMPARE(grid.at(0, 0), 300.0 / 20.0);
+    // The projected columns start at the bucket's end and reach the projection's horizon
+    // (now + 1 h), each showing the step its middle falls in.
+    QCOMPARE(grid.endMs(), base + 40 * kMinute + 12 * bucket);
+    QCOMPARE(grid.columns, std::size_t(13));
+    QCOMPARE(grid.at(1, 0), 11.0);  // 13:42:30 is in step 1 (13:40:20 - 13:45:20)
+    QCOMPARE(grid.at(2, 0), 12.0);  // 13:47:30 in step 2
+    QCOMPARE(grid.at(12, 0), 21.0); // 14:37:30 is past the horizon: the last step
+    // Without a span (a trace read whole) now is where the observed columns end.
+    const HeatmapGrid whole = buildHeatmap(map, LoadMetric::Ops, 288, &projection);
+    QCOMPARE(whole.nowMs(), whole.observedEndMs());
+}
+
+// The load stopped two buckets ago while the rounds went on: the grid still reaches now, with
+// zeros where nothing was counted, so its now line keeps up with the cluster's clock.
+void TestHeatmapGrid::quietBucketsUpToNowAreZero() {
+    constexpr TimeMs base = 1767571200000;
+    const KeyCells cells = KeyCells::fromStarts({""}).value();
+    LoadMap map(cells);
+    map.addCounts(base + 60'000, 0, CellLoad{600, 0, 0, 0});
+    const TimeMs now = base + 12 * kMinute;
+    const ObservedSpan span{base, now, base + 10 * kMinute};
+    const HeatmapGrid grid = buildHeatmap(map, LoadMetric::Ops, 288, nullptr, span);
+    QCOMPARE(newestBucket(map, span), floorDiv(base, 5 * kMinute) + 2);
+    QCOMPARE(grid.observed_columns, std::size_t(3));
+    QCOMPARE(grid.nowMs(), now);
+    QCOMPARE(grid.at(0, 0), 2.0);
+    QCOMPARE(grid.at(1, 0), 0.0);
+    QCOMPARE(grid.at(2, 0), 0.0);
+    // At most the columns asked for, the newest ones.
+    const HeatmapGrid newest = buildHeatmap(map, LoadMetric::Ops, 2, nullptr, span);
+    QCOMPARE(newest.observed_columns, std::size_t(2));
+    QCOMPARE(newest.start_ms, base + 5 * kMinute);
+}
+
+void TestHeatmapGrid::defaultViewShowsAsMuchProjectionAsHistory_data() {
+    QTest::addColumn<int>("observedColumns");
+    QTest::addColumn<int>("projectedColumns");
+    QTest::addColumn<TimeMs>("nowIntoNewest"); // ms into the newest observed column
+    QTest::addColumn<int>("shownColumns");     // columns the default view spans
+    // A live cluster after a minute: its bucket and the shortest projection (2 columns).
+    QTest::newRow("live, 1 minute") << 1 << 12 << TimeMs{kMinute} << 3;
+    // After 5.5 minutes (13:30 - 13:35:30): still the two columns past the observed ones.
+    QTest::newRow("live, 5 minutes") << 2 << 12 << TimeMs{30'000} << 4;
+    // After 30 minutes: 30 more; after 32, 32 more rounded up to the column boundary.
+    QTest::newRow("live, half an hour") << 7 << 12 << TimeMs{0} << 12;
+    QTest::newRow("live, half an hour and a bit") << 7 << 12 << TimeMs{2 * kMinute} << 13;
+    // After an hour and more the projection's horizon caps it: the whole grid.
+    QTest::newRow("live, 2 hours") << 24 << 12 << TimeMs{kMinute} << 36;
+    // The simulated cluster and trace replays: a day observed, everything shown, as before.
+    QTest::newRow("a day of history") << 288 << 12 << TimeMs{3 * kMinute} << 300;
+    // Nothing projected: the observed columns.
+    QTest::newRow("no projection") << 5 << 0 << TimeMs{kMinute} << 5;
+}
+
+void TestHeatmapGrid::defaultViewShowsAsMuchProjectionAsHistory() {
+    QFETCH(int, observedColumns);
+    QFETCH(int, projectedColumns);
+    QFETCH(TimeMs, nowIntoNewest);
+    QFETCH(int, shownColumns);
+    constexpr TimeMs column = 5 * kMinute;
+    HeatmapGrid grid;
+    grid.start_ms = 1767571200000 + 13 * kMsPerHour + 30 * kMinute;
+    grid.column_ms = column;
+    grid.observed_columns = static_cast<std::size_t>(observedColumns);
+    grid.columns = static_cast<std::size_t>(observedColumns + projectedColumns);
+    grid.rows = 1;
+    grid.values.assign(grid.columns, 1.0);
+    grid.now_ms = grid.start_ms + (observedColumns - 1) * column + nowIntoNewest;
+    const TimeSpanMs span = defaultViewSpan(grid);
+    QCOMPARE(span.from_ms, grid.start_ms);
+    QCOMPARE(span.to_ms, grid.start_ms + shownColumns * column);
+    QVERIFY(span.to_ms <= grid.endMs());
+    QVERIFY(span.to_ms > grid.nowMs());
 }
 
 QTEST_APPLESS_MAIN(TestHeatmapGrid)

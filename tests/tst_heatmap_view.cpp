@@ -15,6 +15,8 @@
 
 using namespace rangepilot;
 
+Q_DECLARE_METATYPE(rangepilot::HeatmapGrid)
+
 namespace {
 
 constexpr TimeMs kStart = 1767571200000; // 2026-01-05 00:00 UTC
@@ -36,6 +38,20 @@ HeatmapGrid countingGrid(std::size_t columns, std::size_t observed, std::size_t 
             grid.values[c * rows + r] = static_cast<double>(c * 100 + r);
     }
     return grid;
+}
+
+// A live cluster's grid: `observed` columns, the newest in progress with now `intoNewest` ms
+// into it, and an hour of projection after them.
+HeatmapGrid liveGrid(std::size_t observed, TimeMs intoNewest, std::size_t rows = 20) {
+    HeatmapGrid grid = countingGrid(observed + 12, observed, rows);
+    grid.now_ms = kStart + static_cast<TimeMs>(observed - 1) * kColumn + intoNewest;
+    return grid;
+}
+
+// Whether `label`'s box lies inside the map (the axis rect), where nothing cuts it.
+bool insideTheMap(QCPItemText* label, QCPAxisRect* rect) {
+    const QRectF box(label->topLeft->pixelPosition(), label->bottomRight->pixelPosition());
+    return QRectF(rect->rect()).adjusted(-0.5, -0.5, 0.5, 0.5).contains(box);
 }
 
 std::vector<Key> letterKeys(std::size_t rows) {
@@ -121,6 +137,10 @@ private Q_SLOTS:
     void largeGridsReduceInParallelToTheSameMap();
     void colourScaleCoversTheWholeGridWhenZoomedIn();
     void nowLineAndProjectionShadeSitAtNow();
+    void nowLineSitsAtTheClusterTimeInsideTheNewestColumn();
+    void defaultViewFollowsTheObservedHistory();
+    void nowCaptionsAreNeverCut_data();
+    void nowCaptionsAreNeverCut();
     void stripesDrawBoundariesAndHostLabels();
     void thinStripesSkipCollidingLabels();
     void rowTicksAreLabelledWithKeys();
@@ -280,6 +300,110 @@ void HeatmapViewTest::nowLineAndProjectionShadeSitAtNow() {
     view.setGrid(countingGrid(12, 12, 4), LoadMetric::Ops);
     QVERIFY(!view.projectedShade()->visible());
     QCOMPARE(view.nowLine()->point1->coords().x(), timeOfColumn(12));
+}
+
+// The status bar's cluster time is the newest counts' end; the now line must say the same,
+// not the end of the 5-minute bucket in progress.
+void HeatmapViewTest::nowLineSitsAtTheClusterTimeInsideTheNewestColumn() {
+    HeatmapView view;
+    const HeatmapGrid grid = liveGrid(2, 20'000);
+    view.setGrid(grid, LoadMetric::Ops);
+    showAndSettle(view);
+    const double now = timeOfColumn(1) + 20.0;
+    QCOMPARE(view.nowSeconds(), now);
+    QCOMPARE(view.nowLine()->point1->coords().x(), now);
+    QCOMPARE(view.nowLabel()->position->coords().x(), now);
+    QCOMPARE(view.projectedShade()->topLeft->coords().x(), now);
+    QCOMPARE(view.projectedShade()->bottomRight->coords().x(), timeOfColumn(14));
+    // In pixels too: the line is a sixth of a column right of the newest column's start.
+    const double columnPixels = view.plot()->xAxis->coordToPixel(timeOfColumn(2)) -
+                                view.plot()->xAxis->coordToPixel(timeOfColumn(1));
+    const double linePixel = view.plot()->xAxis->coordToPixel(now);
+    const double intoColumn = linePixel - view.plot()->xAxis->coordToPixel(timeOfColumn(1));
+    QVERIFY2(std::abs(intoColumn - columnPixels / 15.0) < 0.5,
+             qPrintable(QString::number(intoColumn)));
+}
+
+// After minutes of a live cluster the default view is those minutes and about as much
+// projection, not the projection's hour; it grows with the history, and the whole projection is
+// still a zoom away.
+void HeatmapViewTest::defaultViewFollowsTheObservedHistory() {
+    HeatmapView view;
+    view.setGrid(liveGrid(1, kMsPerMinute), LoadMetric::Ops);
+    showAndSettle(view);
+    QCOMPARE(view.fullTimeRange(), QCPRange(timeOfColumn(0), timeOfColumn(13)));
+    QCOMPARE(view.defaultTimeRange(), QCPRange(timeOfColumn(0), timeOfColumn(3)));
+    QCOMPARE(view.plot()->xAxis->range(), view.defaultTimeRange());
+    // The observed part is a fair share of the width, not a sliver.
+    const QCPRange shown = view.plot()->xAxis->range();
+    QVERIFY((view.nowSeconds() - shown.lower) / shown.size() > 0.05);
+
+    // Half an hour later (7 columns observed, now 2 minutes into the newest): the view followed.
+    view.setGrid(liveGrid(7, 2 * kMsPerMinute), LoadMetric::Ops);
+    QCOMPARE(view.plot()->xAxis->range(), QCPRange(timeOfColumn(0), timeOfColumn(13)));
+    const double observedShare =
+        (view.nowSeconds() - timeOfColumn(0)) / view.plot()->xAxis->range().size();
+    QVERIFY2(observedShare > 0.45 && observedShare < 0.55,
+             qPrintable(QString::number(observedShare)));
+
+    // Zooming out reaches the whole projection; resetting (a double click) comes back to the
+    // default.
+    view.plot()->xAxis->setRange(view.fullTimeRange());
+    QCOMPARE(view.plot()->xAxis->range(), QCPRange(timeOfColumn(0), timeOfColumn(19)));
+    view.resetZoom();
+    QCOMPARE(view.plot()->xAxis->range(), view.defaultTimeRange());
+
+    // Hours of history (the simulated cluster, a trace): the default is the whole grid.
+    view.setGrid(countingGrid(300, 288, 20), LoadMetric::Ops);
+    QCOMPARE(view.plot()->xAxis->range(), view.fullTimeRange());
+}
+
+void HeatmapViewTest::nowCaptionsAreNeverCut_data() {
+    QTest::addColumn<HeatmapGrid>("grid");
+    QTest::addColumn<double>("fromColumn"); // the zoomed time range, in columns (-1: default)
+    QTest::addColumn<double>("toColumn");
+    QTest::addColumn<bool>("nowShown");
+    QTest::addColumn<bool>("observedShown");
+    QTest::addColumn<bool>("projectedShown");
+    // A minute in: no room left of now for "◂ observed" (the hatching tells the parts apart).
+    QTest::newRow("live, a minute")
+        << liveGrid(1, kMsPerMinute) << -1.0 << -1.0 << true << false << true;
+    QTest::newRow("live, five minutes")
+        << liveGrid(2, 30'000) << -1.0 << -1.0 << true << true << true;
+    // A day and an hour: the hour's 4% of the width has no room for "projected ▸".
+    QTest::newRow("a day") << countingGrid(300, 288, 20) << -1.0 << -1.0 << true << true << false;
+    // Zoomed so that now is at the map's right or left edge: "now" moves inside, the caption on
+    // the far side goes.
+    QTest::newRow("now at the right edge")
+        << countingGrid(300, 288, 20) << 280.0 << 288.0 << true << true << false;
+    QTest::newRow("now at the left edge")
+        << countingGrid(300, 288, 20) << 288.0 << 296.0 << true << false << true;
+    QTest::newRow("now out of view")
+        << countingGrid(300, 288, 20) << 100.0 << 110.0 << false << false << false;
+}
+
+void HeatmapViewTest::nowCaptionsAreNeverCut() {
+    QFETCH(HeatmapGrid, grid);
+    QFETCH(double, fromColumn);
+    QFETCH(double, toColumn);
+    QFETCH(bool, nowShown);
+    QFETCH(bool, observedShown);
+    QFETCH(bool, projectedShown);
+    HeatmapView view;
+    view.setGrid(grid, LoadMetric::Ops);
+    showAndSettle(view);
+    if (fromColumn >= 0.0) {
+        view.plot()->xAxis->setRange(timeOfColumn(fromColumn), timeOfColumn(toColumn));
+        view.replotNow();
+    }
+    QCPAxisRect* rect = view.plot()->axisRect();
+    QCOMPARE(view.nowLabel()->visible(), nowShown);
+    QCOMPARE(view.observedLabel()->visible(), observedShown);
+    QCOMPARE(view.projectedLabel()->visible(), projectedShown);
+    for (QCPItemText* label : {view.nowLabel(), view.observedLabel(), view.projectedLabel()}) {
+        if (label->visible())
+            QVERIFY2(insideTheMap(label, rect), qPrintable(label->text()));
+    }
 }
 
 void HeatmapViewTest::stripesDrawBoundariesAndHostLabels() {
@@ -545,7 +669,8 @@ void HeatmapViewTest::doubleClickResetsZoom() {
     view.replotNow();
     QTest::mouseDClick(view.plot(), Qt::LeftButton, Qt::NoModifier,
                        view.plot()->axisRect()->rect().center());
-    QCOMPARE(view.plot()->xAxis->range(), view.fullTimeRange());
+    QCOMPARE(view.plot()->xAxis->range(), view.defaultTimeRange());
+    QCOMPARE(view.plot()->xAxis->range(), view.fullTimeRange()); // 30 columns seen, 10 projected
     QCOMPARE(view.plot()->yAxis->range(), view.fullRowRange());
 }
 

@@ -9,8 +9,10 @@
 #include "main_window.h"
 #include "migrations_panel.h"
 #include "simulated_cluster_connector.h"
+#include "trend_chart_view.h"
 
 #include <QAction>
+#include <QCategoryAxis>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QLabel>
@@ -18,6 +20,7 @@
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QToolButton>
+#include <QValueAxis>
 #include <QtTest>
 
 using namespace rangepilot;
@@ -115,6 +118,7 @@ private Q_SLOTS:
     void abortByButtonRollsBack();
     void actionsFollowTheSelectedRow();
     void heatmapAndTablesShowTheSession();
+    void trendOfAShardClickedBeforeItsLoadShowsOnceThere();
     void ownershipFilterByHost();
     void layoutIsSavedAndRestored();
 };
@@ -243,6 +247,24 @@ void TestMainWindow::heatmapAndTablesShowTheSession() {
              int(console.connector.ownership().shardCount()));
     QCOMPARE(console.window.hostsTable()->model()->rowCount(), 4);
     QVERIFY(console.window.statusLabel()->text().contains(QStringLiteral("running")));
+}
+
+// Clicked before any load: labelled empty axes with a hint; a round later, the shard's history.
+void TestMainWindow::trendOfAShardClickedBeforeItsLoadShowsOnceThere() {
+    Console console;
+    const ShardId shard = console.connector.ownership().shards().front().id;
+    Q_EMIT console.window.heatmapView()->shardClicked(shard);
+    TrendChartView* chart = console.window.trendChart();
+    QTRY_VERIFY(chart->hintText().startsWith(QStringLiteral("No load recorded for shard")));
+    QVERIFY(chart->isShowingHint());
+    QCOMPARE(chart->valueAxis()->titleText(), QStringLiteral("ops/s"));
+    QCOMPARE(chart->timeAxis()->titleText(), QStringLiteral("time (UTC)"));
+
+    QVERIFY(console.runMinutes(1));
+    QTRY_VERIFY(!chart->isShowingHint());
+    QVERIFY(chart->series().has_value());
+    QVERIFY(!chart->series()->history.empty());
+    QVERIFY(chart->series()->title.startsWith(QStringLiteral("shard %1 ").arg(shard)));
 }
 
 void TestMainWindow::ownershipFilterByHost() {

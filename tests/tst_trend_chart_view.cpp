@@ -3,7 +3,10 @@
 #include <QAreaSeries>
 #include <QCategoryAxis>
 #include <QChart>
+#include <QChartView>
 #include <QDir>
+#include <QFontMetrics>
+#include <QLabel>
 #include <QLegend>
 #include <QLegendMarker>
 #include <QLineSeries>
@@ -11,6 +14,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <optional>
 
 using namespace rangepilot;
 
@@ -80,6 +84,11 @@ private Q_SLOTS:
     void byteRatesAreScaled();
     void legendAndTitle();
     void clearShowsTheHint();
+    void emptyStateKeepsLabelledAxes_data();
+    void emptyStateKeepsLabelledAxes();
+    void shortHistoryMarksItsPoints();
+    void nowLineSitsAtNowInsideTheNewestBucket();
+    void timeLabelsAreNeverCut();
     void nonFiniteValuesAreLeftOut();
     void saveScreenshots();
 };
@@ -310,6 +319,118 @@ void TrendChartViewTest::clearShowsTheHint() {
     QVERIFY(!view.isShowingHint());
 }
 
+void TrendChartViewTest::emptyStateKeepsLabelledAxes_data() {
+    QTest::addColumn<bool>("withTime");
+    QTest::addColumn<QString>("unit");
+    QTest::addColumn<QString>("axisUnit");
+    QTest::newRow("nothing known yet") << false << QString() << QStringLiteral("ops/s");
+    QTest::newRow("a range without load")
+        << true << QStringLiteral("ops/s") << QStringLiteral("ops/s");
+    QTest::newRow("bytes") << true << QStringLiteral("bytes/s") << QStringLiteral("B/s");
+}
+
+// Nothing to draw is still a chart: the axes say what will be drawn (time, and the unit), the
+// hint sits over the empty plot, not in place of it.
+void TrendChartViewTest::emptyStateKeepsLabelledAxes() {
+    QFETCH(bool, withTime);
+    QFETCH(QString, unit);
+    QFETCH(QString, axisUnit);
+    TrendChartView view;
+    show(view);
+    view.setSeries(makeSeries(288, 48));
+    const QString hint = QStringLiteral("No load recorded for shard 3 on n1 yet");
+    view.clear(hint, withTime ? std::optional<TimeMs>(kNow) : std::nullopt, unit);
+    QCoreApplication::processEvents();
+
+    QVERIFY(view.isShowingHint());
+    QCOMPARE(view.hintText(), hint);
+    QVERIFY(view.chartView()->isVisible());
+    QVERIFY(view.hintLabel()->isVisible());
+    QCOMPARE(view.timeAxis()->titleText(), QStringLiteral("time (UTC)"));
+    QVERIFY(view.timeAxis()->isVisible());
+    QCOMPARE(view.valueAxis()->titleText(), axisUnit);
+    QVERIFY(view.valueAxis()->isVisible());
+    QCOMPARE(view.historySeries()->count(), 0);
+    QVERIFY(!view.nowSeries()->isVisible());
+    // The hint covers the plot area, inside the chart's view.
+    const QRect hintBox = view.hintLabel()->geometry();
+    QVERIFY(hintBox.width() > 100 && hintBox.height() > 50);
+    QVERIFY(view.chartView()->viewport()->rect().contains(hintBox));
+    if (withTime) { // the hour around now, labelled
+        QCOMPARE(view.timeRangeMs(),
+                 std::make_pair(kNow - 30 * kMsPerMinute, kNow + 30 * kMsPerMinute));
+        QVERIFY(view.timeAxis()->categoriesLabels().size() >= 2);
+    } else { // no time to name: one blank label
+        QCOMPARE(view.timeAxis()->categoriesLabels(), QStringList{QStringLiteral(" ")});
+    }
+
+    view.setSeries(makeSeries(10, 2));
+    QVERIFY(!view.isShowingHint());
+    QVERIFY(view.hintLabel()->isHidden());
+    QCOMPARE(view.valueAxis()->titleText(), QStringLiteral("ops/s"));
+}
+
+// A live cluster's first minutes are a bucket or two: a line needs two points to show at all.
+void TrendChartViewTest::shortHistoryMarksItsPoints() {
+    TrendChartView view;
+    view.setSeries(makeSeries(1, 3));
+    QCOMPARE(view.historySeries()->count(), 1);
+    QVERIFY(view.historySeries()->pointsVisible());
+    view.setSeries(makeSeries(2016, 288));
+    QVERIFY(!view.historySeries()->pointsVisible());
+}
+
+// The newest history bucket is in progress: now is inside it, before the forecast's first step.
+void TrendChartViewTest::nowLineSitsAtNowInsideTheNewestBucket() {
+    TrendChartView view;
+    TrendSeries series = makeSeries(2, 3);
+    series.now_ms = kNow - kStep + 40'000; // 40 s into the newest bucket
+    view.setSeries(series);
+    QLineSeries* now = view.nowSeries();
+    QVERIFY(now->isVisible());
+    QCOMPARE(now->count(), 2);
+    QCOMPARE(now->at(0).x(), chartX(*series.now_ms));
+    QCOMPARE(now->at(1).x(), chartX(*series.now_ms));
+    QVERIFY(now->at(0).x() > view.historySeries()->at(1).x());
+    QVERIFY(now->at(0).x() < view.forecastSeries()->at(1).x());
+
+    // Without now_ms, now is the forecast's start, as before.
+    series.now_ms.reset();
+    view.setSeries(series);
+    QCOMPARE(view.nowSeries()->at(0).x(), chartX(kNow));
+    // A now after the data widens the axis so the line stays in the plot.
+    TrendSeries historyOnly = makeSeries(12, 0);
+    historyOnly.now_ms = kNow + kMsPerHour;
+    view.setSeries(historyOnly);
+    QVERIFY(view.nowSeries()->isVisible());
+    QCOMPARE(view.timeRangeMs().second, kNow + kMsPerHour);
+}
+
+// Time labels sit on their tick, centred: the one at the axis' end must not run off the chart.
+void TrendChartViewTest::timeLabelsAreNeverCut() {
+    TrendChartView view;
+    show(view);
+    view.setSeries(makeSeries(3, 3)); // 12:45 to 13:10: labels on both ends
+    QCoreApplication::processEvents();
+    const QFontMetrics metrics(view.timeAxis()->labelsFont());
+    const QStringList labels = view.timeAxis()->categoriesLabels();
+    QVERIFY(labels.size() >= 2);
+    const qreal chartRight = view.chart()->size().width();
+    for (const QString& label : labels) {
+        const QPointF at = view.chart()->mapToPosition(
+            QPointF(view.timeAxis()->endValue(label), 0.0), view.historySeries());
+        QVERIFY2(at.x() + metrics.horizontalAdvance(label) / 2.0 <= chartRight, qPrintable(label));
+        QVERIFY2(at.x() - metrics.horizontalAdvance(label) / 2.0 >= 0.0, qPrintable(label));
+    }
+    // Wide enough not to be elided: Qt Charts gives each label of a category axis the axis'
+    // width over (labels + 1), less twice its padding (5 px).
+    const qreal room = view.chart()->plotArea().width() / (labels.size() + 1) - 10.0;
+    for (const QString& label : labels)
+        QVERIFY2(metrics.horizontalAdvance(label) <= room, qPrintable(label));
+    const QString last = labels.last();
+    QCOMPARE(static_cast<TimeMs>(view.timeAxis()->endValue(last)), view.timeRangeMs().second);
+}
+
 void TrendChartViewTest::nonFiniteValuesAreLeftOut() {
     TrendChartView view;
     TrendSeries series = makeSeries(10, 4);
@@ -348,7 +469,12 @@ void TrendChartViewTest::saveScreenshots() {
     QVERIFY(view.grab().save(QDir(directory).filePath(QStringLiteral("trend_chart_range.png"))));
 
     view.clear();
+    QCoreApplication::processEvents(); // the chart lays itself out on the next event-loop turn
     QVERIFY(view.grab().save(QDir(directory).filePath(QStringLiteral("trend_chart_empty.png"))));
+    view.clear(QStringLiteral("No load recorded for shard 3 [user0042, user0051) on n1 yet"), kNow);
+    QCoreApplication::processEvents();
+    QVERIFY(
+        view.grab().save(QDir(directory).filePath(QStringLiteral("trend_chart_empty_at_now.png"))));
 }
 
 QTEST_MAIN(TrendChartViewTest)

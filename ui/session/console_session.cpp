@@ -235,9 +235,18 @@ void ConsoleSession::setHeatmapMetric(LoadMetric metric) {
                                   m_heatmap = grid;
                                   Q_EMIT heatmapUpdated();
                               });
+    refreshFollowedTrend(); // the chart shows the same metric
+}
+
+void ConsoleSession::refreshFollowedTrend() {
+    if (const ShardId* shard = std::get_if<ShardId>(&m_followedTrend))
+        requestShardTrend(*shard);
+    else if (const HostId* host = std::get_if<HostId>(&m_followedTrend))
+        requestHostTrend(*host);
 }
 
 void ConsoleSession::requestShardTrend(ShardId shardId) {
+    m_followedTrend = shardId;
     const Shard* shard = m_table.shardById(shardId);
     if (!shard)
         return;
@@ -261,6 +270,7 @@ std::vector<CellSpan> ConsoleSession::spansOfHost(const HostId& host) const {
 }
 
 void ConsoleSession::requestHostTrend(const HostId& host) {
+    m_followedTrend = host;
     const std::optional<std::size_t> index = m_topology.cluster.indexOf(host);
     if (!index)
         return;
@@ -279,6 +289,9 @@ void ConsoleSession::applyOutcome(const RoundOutcome& outcome) {
     applyFigures(outcome);
     m_heatmap = outcome.heatmap;
     Q_EMIT heatmapUpdated();
+    // Behind, a later outcome refreshes it: the chart must not add to the planner's backlog.
+    if (m_queuedOnWorker->load() == 0)
+        refreshFollowedTrend();
     if (outcome.planned) {
         ++m_roundsPlanned;
         if (!outcome.error.empty())

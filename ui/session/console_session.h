@@ -43,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <variant>
 #include <vector>
 
 namespace rangepilot {
@@ -111,9 +112,16 @@ public:
     const ClusterTopology& topology() const { return m_topology; }
     const OwnershipTable& table() const { return m_table; }
 
-    // Trend chart data for a shard or a host, delivered by trendReady().
+    // Trend chart data for a shard or a host, delivered by trendReady(). The session then follows
+    // it: after every round it delivers it again (when the planner has no rounds waiting), so
+    // the chart grows with the history, and a range asked for before its first load shows it
+    // once the load is there.
     void requestShardTrend(ShardId shard);
     void requestHostTrend(const HostId& host);
+    // What the chart shows and follows: a shard, a host, or nothing yet.
+    const std::variant<std::monostate, ShardId, HostId>& followedTrend() const {
+        return m_followedTrend;
+    }
 
     // Operator actions on rows of migrationsModel(). Each success is audited with `why`; an
     // Error says why the action is not possible for that row.
@@ -153,6 +161,7 @@ private:
     void onClock(TimeMs now, double eventsPerSecond);
 
     void resetEngine();
+    void refreshFollowedTrend();
     void resetRound(std::optional<TimeMs> start);
     void submitRound();
     template <typename Result, typename Task, typename Deliver>
@@ -217,6 +226,7 @@ private:
     std::vector<ShardTrend> m_trends;
     HeatmapGrid m_heatmap;
     LoadMetric m_metric = LoadMetric::Ops;
+    std::variant<std::monostate, ShardId, HostId> m_followedTrend;
 
     // Moves: what each row stands for, what runs, what was moved and rejected.
     std::vector<SessionMove> m_moves; // one per proposal or move the model shows

@@ -216,9 +216,14 @@ TrendData PlannerEngine::trendOf(const std::vector<CellSpan>& spans, LoadMetric 
     data.unit = unitOf(metric);
     data.capacity = capacity;
     data.step_ms = m_loadMap.options().bucket_ms;
+    if (m_observed)
+        data.now_ms = m_observed->to_ms;
     if (m_loadMap.empty())
         return data;
-    std::vector<double> total(m_loadMap.bucketCount(), 0.0);
+    // Up to the bucket of now: buckets after the map's last one had no load.
+    const auto buckets =
+        static_cast<std::size_t>(newestBucket(m_loadMap, m_observed) - m_loadMap.firstBucket() + 1);
+    std::vector<double> total(buckets, 0.0);
     for (const CellSpan& span : spans) {
         if (span.size() == 0)
             continue;
@@ -226,27 +231,34 @@ TrendData PlannerEngine::trendOf(const std::vector<CellSpan>& spans, LoadMetric 
         for (std::size_t i = 0; i < total.size() && i < series.size(); ++i)
             total[i] += series[i];
     }
-    // Counts per bucket become per-second rates; a mean latency summed over spans becomes the
-    // mean over them (approximately: spans weighted equally).
-    const double seconds = static_cast<double>(data.step_ms) / 1000.0;
-    const double scale = metric == LoadMetric::MeanLatencyUs
-                             ? (spans.empty() ? 1.0 : 1.0 / static_cast<double>(spans.size()))
-                             : 1.0 / seconds;
-    for (double& value : total)
-        value *= scale;
-    // The newest bucket is still filling: leave it out of the history the forecast fits.
-    if (!total.empty())
-        total.pop_back();
+    // Counts per bucket become per-second rates over the time they cover, as in the heatmap: the
+    // bucket in progress and the one the counting began in show their rate so far (a live
+    // cluster's first minutes are all such buckets). A mean latency summed over spans becomes
+    // the mean over them (approximately: spans weighted equally).
+    const double latencyScale = spans.empty() ? 1.0 : 1.0 / static_cast<double>(spans.size());
+    for (std::size_t i = 0; i < total.size(); ++i) {
+        const TimeMs start =
+            m_loadMap.bucketStartMs(m_loadMap.firstBucket() + static_cast<std::int64_t>(i));
+        total[i] *=
+            metric == LoadMetric::MeanLatencyUs
+                ? latencyScale
+                : 1.0 / coveredSeconds(start, data.step_ms, i + 1 == total.size(), m_observed);
+    }
+    data.history = tail(total, m_options.trend_history_buckets);
+    const int horizon =
+        std::clamp(static_cast<int>(data.history.size()), m_options.min_chart_horizon_steps,
+                   std::max(m_options.chart_horizon_steps, m_options.min_chart_horizon_steps));
     ForecastOptions forecastOptions;
     forecastOptions.steps_per_day = static_cast<int>(kMsPerDay / data.step_ms);
-    forecastOptions.horizon_steps = m_options.chart_horizon_steps;
+    forecastOptions.horizon_steps = horizon;
     const SeriesForecast forecast = forecastSeries(total, ForecastModel::Auto, forecastOptions);
-    data.history = tail(total, m_options.trend_history_buckets);
     const std::int64_t firstShown =
         m_loadMap.firstBucket() + static_cast<std::int64_t>(total.size() - data.history.size());
     data.history_start_ms = m_loadMap.bucketStartMs(firstShown);
     data.forecast_start_ms =
         m_loadMap.bucketStartMs(m_loadMap.firstBucket() + static_cast<std::int64_t>(total.size()));
+    if (m_observed)
+        data.now_ms = std::clamp(m_observed->to_ms, data.history_start_ms, data.forecast_start_ms);
     data.forecast = forecast.point;
     data.band_low = forecast.lo;
     data.band_high = forecast.hi;

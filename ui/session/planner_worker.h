@@ -71,6 +71,9 @@ struct RoundOutcome {
 };
 
 // History, forecast and prediction band of a set of cells (a shard, or every shard of a host).
+// The history is what the heatmap shows for those cells: one rate per bucket, the newest bucket
+// (in progress) and a first bucket the counts cover only in part at their rate so far. The
+// forecast starts after the newest bucket, so "now" lies between the two.
 struct TrendData {
     std::string title;
     std::string unit; // "ops/s", "bytes/s", ...
@@ -79,7 +82,8 @@ struct TrendData {
     std::vector<double> history; // per-second rates, one per bucket
     TimeMs forecast_start_ms = 0;
     std::vector<double> forecast, band_low, band_high;
-    std::string model; // the forecasting model chosen ("holt_winters", ...)
+    std::optional<TimeMs> now_ms; // the end of the newest counts (the heatmap's now)
+    std::string model;            // the forecasting model chosen ("holt_winters", ...)
     std::optional<double> capacity;
 };
 
@@ -92,7 +96,11 @@ struct PlannerEngineOptions {
     // less, the daily cycle cannot be removed, and the afternoon's rise reads as growth of a
     // hundred percent a day on every range.
     TrendOptions trend = TrendOptions{.min_points = 2 * 288};
-    int chart_horizon_steps = 36; // the trend chart's forecast: 3 h of 5-minute steps
+    // The trend chart's forecast: as many steps as the history shown has buckets, at least
+    // min_chart_horizon_steps and at most chart_horizon_steps (3 h of 5-minute steps), so that
+    // minutes of a live cluster's history are not a dot beside hours of forecast.
+    int chart_horizon_steps = 36;
+    int min_chart_horizon_steps = 3;
 };
 
 class PlannerEngine {

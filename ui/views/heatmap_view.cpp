@@ -302,7 +302,8 @@ HeatmapView::HeatmapView(QWidget* parent)
 
     auto* metricLabel = new QLabel(tr("Colour:"), this);
     metricLabel->setBuddy(m_metricBox);
-    auto* hint = new QLabel(tr("wheel: zoom · drag: pan · double-click: all · click: shard"), this);
+    auto* hint =
+        new QLabel(tr("wheel: zoom · drag: pan · double-click: reset · click: shard"), this);
     hint->setStyleSheet(QStringLiteral("color: palette(mid);"));
     hint->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     // Never widens the panel: in a narrow one the hint is cut rather than the plot squeezed.
@@ -474,7 +475,7 @@ void HeatmapView::setGrid(HeatmapGrid grid, LoadMetric metric) {
     const bool hadGrid = m_grid.rows > 0 && m_grid.columns > 0;
     const QCPRange oldTime = fullTimeRange();
     const QCPRange oldRows = fullRowRange();
-    const bool followExtent = !hadGrid || isFullView();
+    const bool followExtent = !hadGrid || isDefaultView();
 
     releaseInBackground(std::move(m_grid.values));
     m_grid = std::move(grid);
@@ -539,6 +540,12 @@ QCPRange HeatmapView::fullRowRange() const {
     return QCPRange(0.0, static_cast<double>(m_grid.rows));
 }
 
+QCPRange HeatmapView::defaultTimeRange() const {
+    const TimeSpanMs span = defaultViewSpan(m_grid);
+    return QCPRange(static_cast<double>(span.from_ms) / 1000.0,
+                    static_cast<double>(span.to_ms) / 1000.0);
+}
+
 double HeatmapView::nowSeconds() const {
     return static_cast<double>(m_grid.nowMs()) / 1000.0;
 }
@@ -546,13 +553,13 @@ double HeatmapView::nowSeconds() const {
 void HeatmapView::resetZoom() {
     if (m_grid.rows == 0 || m_grid.columns == 0)
         return;
-    m_plot->xAxis->setRange(fullTimeRange());
+    m_plot->xAxis->setRange(defaultTimeRange());
     m_plot->yAxis->setRange(fullRowRange());
 }
 
-bool HeatmapView::isFullView() const {
+bool HeatmapView::isDefaultView() const {
     const double halfColumn = static_cast<double>(m_grid.column_ms) / 2000.0;
-    return nearlyEqual(m_plot->xAxis->range(), fullTimeRange(), halfColumn) &&
+    return nearlyEqual(m_plot->xAxis->range(), defaultTimeRange(), halfColumn) &&
            nearlyEqual(m_plot->yAxis->range(), fullRowRange(), 0.5);
 }
 
@@ -621,6 +628,7 @@ void HeatmapView::prepareReplot() {
 void HeatmapView::onLayoutDone() {
     refreshMap();
     placeStripeDecorations();
+    placeNowLabels();
 }
 
 HeatmapView::MapWindow HeatmapView::visibleWindow() const {
@@ -752,6 +760,29 @@ void HeatmapView::updateNowMarker() {
         shade->setVisible(hasProjection);
     }
     m_projectedLabel->setVisible(hasProjection);
+}
+
+// Once the axis rect has its size: "now" centred on its line but moved inside the map at its
+// edges, hidden with the line out of view; each caption shown only where it fits between "now"
+// and the map's edge (a cut "bserved" reads worse than none: the hatching still tells the parts
+// apart).
+void HeatmapView::placeNowLabels() {
+    const bool hasGrid = m_grid.rows > 0 && m_grid.columns > 0;
+    const QRectF rect(m_plot->axisRect()->rect());
+    const double now = m_plot->xAxis->coordToPixel(nowSeconds());
+    const bool nowInView = hasGrid && now >= rect.left() && now <= rect.right();
+    m_nowLabel->setVisible(nowInView);
+    m_nowLabel->setPositionAlignment(Qt::AlignHCenter | Qt::AlignTop);
+    if (m_nowLabel->left->pixelPosition().x() < rect.left())
+        m_nowLabel->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    else if (m_nowLabel->right->pixelPosition().x() > rect.right())
+        m_nowLabel->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
+
+    const bool hasProjection = hasGrid && m_grid.columns > m_grid.observed_columns;
+    m_observedLabel->setVisible(nowInView && m_grid.observed_columns > 0 &&
+                                m_observedLabel->left->pixelPosition().x() >= rect.left());
+    m_projectedLabel->setVisible(nowInView && hasProjection &&
+                                 m_projectedLabel->right->pixelPosition().x() <= rect.right());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,8 +4,12 @@
 // per key cell, the first key at the top), colour is the metric. Observed columns and projected
 // columns share the plot; a vertical "now" line and a hatched overlay over the future tell them
 // apart. Shard boundaries are horizontal lines, each stripe labelled with its owning host in the
-// margin to the right of the map (labels that would collide are skipped). Mouse wheel and drag
-// zoom and pan both axes, a double click resets to the full extent, hovering shows what a cell
+// margin to the right of the map (labels that would collide are skipped). The "now", "observed"
+// and "projected" captions at the top are shown only where they fit inside the map, never cut.
+// The default view shows every observed column and as much of the projection as has been
+// observed (defaultViewSpan in heatmap_grid.h): after minutes of a live cluster the projection's
+// hour would leave the history a sliver. Mouse wheel and drag zoom and pan both axes (out to the
+// whole projection), a double click returns to the default view, hovering shows what a cell
 // holds, and a click on a stripe names its shard.
 //
 // The view draws what it is given: the app computes the HeatmapGrid for the metric chosen in the
@@ -69,9 +73,10 @@ public:
 
     // A new grid showing `metric`. The view keeps the user's zoom unless the extent changed a lot
     // (other row count, a time span more than 10% longer or shorter, or the zoomed region no
-    // longer inside the data); a view showing everything keeps showing everything. The metric
-    // combo follows `metric` without emitting metricChanged, unless the user has just picked
-    // another metric whose grid has not arrived yet.
+    // longer inside the data); a view showing the default keeps showing the default, which grows
+    // with the observed history. The metric combo follows `metric` without emitting
+    // metricChanged, unless the user has just picked another metric whose grid has not arrived
+    // yet.
     void setGrid(HeatmapGrid grid, LoadMetric metric);
     // Row r covers [rowStartKeys[r], rowStartKeys[r + 1]), the last row up to +inf. Without keys
     // (or with a different count than the grid's rows) rows are named by number.
@@ -90,14 +95,16 @@ public:
     QString toolTipAt(double timeSeconds, double row) const;
     // The stripe holding row coordinate `row`, or null.
     const HeatmapStripe* stripeAt(double row) const;
-    void resetZoom(); // to the grid's full extent
+    void resetZoom(); // to the default view: defaultTimeRange() × every row
 
     const HeatmapGrid& grid() const { return m_grid; }
     const std::vector<Key>& rowKeys() const { return m_rowKeys; }
     const std::vector<HeatmapStripe>& stripes() const { return m_stripes; }
     QCPRange fullTimeRange() const; // seconds since the epoch
-    QCPRange fullRowRange() const;  // [0, rows]
-    double nowSeconds() const;      // where the now line sits
+    // The default view's time range (defaultViewSpan), in seconds since the epoch.
+    QCPRange defaultTimeRange() const;
+    QCPRange fullRowRange() const; // [0, rows]
+    double nowSeconds() const;     // where the now line sits: the grid's nowMs()
 
     // The parts, for the window's wiring and for tests.
     QCustomPlot* plot() { return m_plot; }
@@ -105,6 +112,8 @@ public:
     QComboBox* metricSelector() { return m_metricBox; }
     QCPItemStraightLine* nowLine() { return m_nowLine; }
     QCPItemText* nowLabel() { return m_nowLabel; }
+    QCPItemText* observedLabel() { return m_observedLabel; }   // "◂ observed", left of now
+    QCPItemText* projectedLabel() { return m_projectedLabel; } // "projected ▸", right of now
     QCPItemRect* projectedShade() { return m_projectedShade; } // hatching over the future
     // Rows at which boundary lines are drawn (currently visible ones only) and the host labels
     // currently shown, top to bottom; both as of the last replot.
@@ -144,12 +153,13 @@ private:
     void setColourRange(double highest);
     void updateColourScaleUnit();
     void updateNowMarker();
+    void placeNowLabels();
     void rebuildStripeItems();
     void placeStripeDecorations();
     void placeBoundaryLines();
     void placeStripeLabels();
 
-    bool isFullView() const;
+    bool isDefaultView() const;
     bool extentChangedALot(const QCPRange& oldTime, const QCPRange& oldRows) const;
     QString rowRangeText(std::size_t row) const;
     QString valueText(double value, LoadMetric metric) const;

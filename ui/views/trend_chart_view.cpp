@@ -5,14 +5,15 @@
 #include <QChart>
 #include <QChartView>
 #include <QDateTime>
+#include <QFontMetrics>
 #include <QLabel>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLocale>
 #include <QPen>
 #include <QResizeEvent>
-#include <QStackedLayout>
 #include <QTimeZone>
+#include <QVBoxLayout>
 #include <QValueAxis>
 
 #include <algorithm>
@@ -36,8 +37,14 @@ constexpr std::array<TimeMs, 14> kTimeSteps{
     2 * kMsPerHour,   3 * kMsPerHour,    6 * kMsPerHour,    12 * kMsPerHour,   kMsPerDay,
     2 * kMsPerDay,    7 * kMsPerDay,     14 * kMsPerDay,    28 * kMsPerDay};
 
-// Width a time label ("Jan 5 18:00") needs, with room to breathe, in pixels.
-constexpr int kPixelsPerTimeLabel = 100;
+// Room a time label needs besides its text, in pixels: Qt Charts gives each label of a category
+// axis the axis' width over (labels + 1), less twice its label padding, and elides what is wider.
+constexpr int kTimeLabelGap = 16;
+// What the value axis (its labels and title) takes left of the plot, about, in pixels.
+constexpr int kValueAxisWidth = 80;
+// Histories up to this many points mark each point: a line needs two to show at all, and a few
+// read better as points on a line.
+constexpr std::size_t kMarkedHistoryPoints = 24;
 
 QString defaultHint() {
     return TrendChartView::tr("Select a range in the heatmap or a table to see its trend");
@@ -102,6 +109,28 @@ void setLegendVisible(QChart* chart, QAbstractSeries* series, bool visible) {
         marker->setVisible(visible);
 }
 
+// The widest label the time axis writes ("May 28 00:00": the month names differ in width).
+int widestTimeLabel(const QFont& font) {
+    const QFontMetrics metrics(font);
+    const QLocale english(QLocale::English, QLocale::UnitedStates);
+    int widest = 0;
+    for (int month = 1; month <= 12; ++month) {
+        const QString label =
+            english.monthName(month, QLocale::ShortFormat) + QStringLiteral(" 28 00:00");
+        widest = std::max(widest, metrics.horizontalAdvance(label));
+    }
+    return widest;
+}
+
+// Where the now line sits: the series' now, or the forecast's start.
+std::optional<TimeMs> nowOf(const TrendSeries& series) {
+    if (series.now_ms)
+        return series.now_ms;
+    if (!series.forecast.empty())
+        return series.forecast_start_ms;
+    return std::nullopt;
+}
+
 TimeMs ceilTo(TimeMs value, TimeMs step) {
     return -floorDiv(-value, step) * step;
 }
@@ -110,23 +139,25 @@ TimeMs ceilTo(TimeMs value, TimeMs step) {
 
 TrendChartView::TrendChartView(QWidget* parent)
     : QWidget(parent) {
-    m_hint = new QLabel(this);
-    m_hint->setAlignment(Qt::AlignCenter);
-    m_hint->setWordWrap(true);
-    m_hint->setMargin(16);
-    m_hint->setStyleSheet(QStringLiteral("color: palette(mid);"));
-
     m_chart = new QChart;
     m_chartView = new QChartView(m_chart, this); // owns the chart
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setMinimumSize(320, 220);
 
-    m_stack = new QStackedLayout(this);
-    m_stack->setContentsMargins(0, 0, 0, 0);
-    m_stack->addWidget(m_hint);
-    m_stack->addWidget(m_chartView);
+    // Over the plot area of the empty chart (placeHint), so the axes stay in view around it.
+    m_hint = new QLabel(m_chartView->viewport());
+    m_hint->setAlignment(Qt::AlignCenter);
+    m_hint->setWordWrap(true);
+    m_hint->setMargin(8);
+    m_hint->setStyleSheet(QStringLiteral("color: palette(mid); background: transparent;"));
+    m_hint->setAttribute(Qt::WA_TransparentForMouseEvents);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_chartView);
 
     buildChart();
+    connect(m_chart, &QChart::plotAreaChanged, this, &TrendChartView::placeHint);
     clear();
 }
 
@@ -136,7 +167,6 @@ void TrendChartView::buildChart() {
     m_chart->setLocale(QLocale(QLocale::English, QLocale::UnitedStates));
     m_chart->setLocalizeNumbers(true);
     m_chart->setBackgroundRoundness(0);
-    m_chart->setMargins(QMargins(4, 4, 4, 4));
     QFont titleFont = m_chart->titleFont();
     titleFont.setBold(true);
     m_chart->setTitleFont(titleFont);
@@ -146,6 +176,10 @@ void TrendChartView::buildChart() {
     m_timeAxis->setTitleText(tr("time (UTC)"));
     m_timeAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     m_chart->addAxis(m_timeAxis, Qt::AlignBottom);
+    // A label on the axis' last value is centred on the plot's right edge: the margin holds its
+    // right half, so it is never cut (the value axis' labels do that on the left).
+    m_timeLabelWidth = widestTimeLabel(m_timeAxis->labelsFont());
+    m_chart->setMargins(QMargins(4, 4, m_timeLabelWidth / 2 + 4, 4));
     m_valueAxis = new QValueAxis(m_chart);
     m_valueAxis->setMinorTickCount(1);
     m_chart->addAxis(m_valueAxis, Qt::AlignLeft);
@@ -160,6 +194,8 @@ void TrendChartView::buildChart() {
     m_history = new QLineSeries;
     m_history->setName(tr("history"));
     m_history->setPen(QPen(kHistoryColour, 1.6));
+    m_history->setColor(kHistoryColour);
+    m_history->setMarkerSize(5.0);
 
     m_forecast = new QLineSeries;
     m_forecast->setName(tr("forecast"));
@@ -198,20 +234,50 @@ void TrendChartView::setSeries(TrendSeries series) {
     fillBand();
     fitAxes();
     fillCapacity();
-    m_stack->setCurrentWidget(m_chartView);
+    m_chart->legend()->setVisible(true);
+    m_hint->hide();
 }
 
-void TrendChartView::clear(const QString& hint) {
+void TrendChartView::clear(const QString& hint, std::optional<TimeMs> nowMs, const QString& unit) {
     m_series.reset();
     for (QLineSeries* series : {m_history, m_forecast, m_bandHigh, m_bandLow, m_capacity, m_now})
         series->clear();
+    m_band->setVisible(false);
+    m_capacity->setVisible(false);
+    m_now->setVisible(false);
     m_chart->setTitle(QString());
+    m_chart->legend()->setVisible(false); // nothing drawn: nothing to name
+    m_valueScale = 1.0;
+    m_valueAxis->setTitleText(
+        displayUnit(unit.isEmpty() ? QStringLiteral("ops/s") : unit, 0.0).second);
+    m_valueAxis->setRange(0.0, 10.0);
+    m_valueAxis->applyNiceNumbers();
+    m_valueAxis->setLabelFormat(QStringLiteral("%.0f"));
+    if (nowMs) {
+        fitTimeAxis(*nowMs, *nowMs); // the hour around now
+    } else {
+        // One blank category on the right edge: a category axis without any keeps drawing the
+        // grid lines of its previous labels.
+        m_rangeStartMs = m_rangeEndMs = 0;
+        for (const QString& label : m_timeAxis->categoriesLabels())
+            m_timeAxis->remove(label);
+        m_timeAxis->setStartValue(0.0);
+        m_timeAxis->append(QStringLiteral(" "), 1.0);
+        m_timeAxis->setRange(0.0, 1.0);
+    }
     m_hint->setText(hint.isEmpty() ? defaultHint() : hint);
-    m_stack->setCurrentWidget(m_hint);
+    m_hint->show();
+    placeHint();
 }
 
 bool TrendChartView::isShowingHint() const {
-    return m_stack->currentWidget() == m_hint;
+    return !m_hint->isHidden();
+}
+
+// The hint covers the plot area (the chart's own coordinates are the scene's).
+void TrendChartView::placeHint() {
+    const QRectF area = m_chart->mapToScene(m_chart->plotArea()).boundingRect();
+    m_hint->setGeometry(m_chartView->mapFromScene(area).boundingRect());
 }
 
 QString TrendChartView::hintText() const {
@@ -241,6 +307,7 @@ void TrendChartView::fillLines() {
                                   series.forecast[i]));
     }
     m_history->replace(history);
+    m_history->setPointsVisible(static_cast<std::size_t>(history.size()) <= kMarkedHistoryPoints);
     m_forecast->replace(forecast);
 }
 
@@ -279,14 +346,14 @@ void TrendChartView::fillCapacity() {
     m_capacity->setVisible(visible);
     setLegendVisible(m_chart, m_capacity, visible);
 
-    const bool hasNow = !series.forecast.empty();
-    if (hasNow) {
-        const auto now = static_cast<qreal>(series.forecast_start_ms);
+    const std::optional<TimeMs> nowMs = nowOf(series);
+    if (nowMs) {
+        const auto now = static_cast<qreal>(*nowMs);
         m_now->replace({QPointF(now, m_valueAxis->min()), QPointF(now, m_valueAxis->max())});
     } else {
         m_now->clear();
     }
-    m_now->setVisible(hasNow);
+    m_now->setVisible(nowMs.has_value());
     setLegendVisible(m_chart, m_now, false);
 }
 
@@ -304,8 +371,13 @@ void TrendChartView::fitAxes() {
         last = std::max(last, pointTime(series.forecast_start_ms, series.forecast_step_ms,
                                         series.forecast.size() - 1));
     }
+    const std::optional<TimeMs> now = nowOf(series);
     if (first > last) // no points at all: an hour around "now"
-        first = last = series.forecast_start_ms;
+        first = last = now.value_or(series.forecast_start_ms);
+    if (now) { // the now line stays inside the plot
+        first = std::min(first, *now);
+        last = std::max(last, *now);
+    }
     fitTimeAxis(first, last);
     fitValueAxis();
 }
@@ -318,7 +390,8 @@ void TrendChartView::fitTimeAxis(TimeMs first, TimeMs last) {
         last = first + kMsPerHour;
     }
     const int width = this->width() > 100 ? this->width() : 480;
-    const TimeMs maxLabels = std::max(2, width / kPixelsPerTimeLabel);
+    const int plotWidth = width - kValueAxisWidth - m_chart->margins().right();
+    const TimeMs maxLabels = std::max(2, plotWidth / (m_timeLabelWidth + kTimeLabelGap) - 1);
     TimeMs step = kTimeSteps.back();
     for (const TimeMs candidate : kTimeSteps) {
         if ((last - first) / candidate < maxLabels) {
@@ -366,7 +439,10 @@ void TrendChartView::resizeEvent(QResizeEvent* event) {
     if (m_series) { // the number of time labels that fit changed
         fitAxes();
         fillCapacity();
+    } else if (m_rangeEndMs > m_rangeStartMs) {
+        fitTimeAxis(m_rangeStartMs, m_rangeEndMs);
     }
+    placeHint();
 }
 
 } // namespace rangepilot

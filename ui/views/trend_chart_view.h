@@ -5,8 +5,9 @@
 // point, the prediction band a translucent area between its bounds, and a host's capacity a red
 // dashed line, and a dotted vertical line marks now. The x axis spans exactly the data and is
 // labelled at whole UTC minutes, hours or days (as many labels as the width has room for); the y
-// axis shows the unit (bytes per second are scaled to kB/s, MB/s, GB/s). With nothing selected the
-// view shows a hint instead of an empty chart.
+// axis shows the unit (bytes per second are scaled to kB/s, MB/s, GB/s). A short history (a live
+// cluster's first minutes) marks its points, so that even one bucket shows. With nothing to show
+// the chart keeps its labelled axes (time, and the unit) and a hint sits over the empty plot.
 //
 // Cost: setSeries() replaces each line's points in one call (QXYSeries::replace), so a week of
 // 5-minute history (2,016 points) is one update per series, not thousands of appends.
@@ -28,7 +29,6 @@ class QAreaSeries;
 class QCategoryAxis;
 class QValueAxis;
 class QResizeEvent;
-class QStackedLayout;
 
 namespace rangepilot {
 
@@ -44,6 +44,9 @@ struct TrendSeries {
     std::vector<double> band_low; // same length as forecast, or both band vectors empty
     std::vector<double> band_high;
     std::optional<double> capacity; // hosts: the level the load must stay under
+    // Where the dotted now line sits (it may fall inside the newest history bucket, which is in
+    // progress); unset: forecast_start_ms, when there is a forecast.
+    std::optional<TimeMs> now_ms;
 };
 
 class TrendChartView : public QWidget {
@@ -53,8 +56,11 @@ public:
     ~TrendChartView() override;
 
     void setSeries(TrendSeries series);
-    // Back to the empty state, showing `hint` (a default hint when empty).
-    void clear(const QString& hint = {});
+    // Back to the empty state: no lines, the axes labelled with the time (UTC) and `unit` (ops/s
+    // when empty), and `hint` (a default hint when empty) over the plot. With `nowMs` the time
+    // axis shows the hour around it; without, it has no tick labels.
+    void clear(const QString& hint = {}, std::optional<TimeMs> nowMs = std::nullopt,
+               const QString& unit = {});
 
     const std::optional<TrendSeries>& series() const { return m_series; }
     QChart* chart() { return m_chart; }
@@ -62,6 +68,8 @@ public:
     // The parts, for tests. The forecast line starts with the last history point (so the dashed
     // line continues the solid one), then one point per forecast value.
     bool isShowingHint() const;
+    QLabel* hintLabel() { return m_hint; } // over the plot area, in the chart view's viewport
+    QChartView* chartView() { return m_chartView; }
     QString hintText() const;
     QLineSeries* historySeries() { return m_history; }
     QLineSeries* forecastSeries() { return m_forecast; }
@@ -88,8 +96,8 @@ private:
     void fitTimeAxis(TimeMs first, TimeMs last);
     void labelTimeAxis(TimeMs step);
     void fitValueAxis();
+    void placeHint();
 
-    QStackedLayout* m_stack = nullptr;
     QLabel* m_hint = nullptr;
     QChartView* m_chartView = nullptr;
     QChart* m_chart = nullptr;
@@ -105,6 +113,7 @@ private:
 
     std::optional<TrendSeries> m_series;
     double m_valueScale = 1.0;
+    int m_timeLabelWidth = 100; // the widest time label, in pixels
     TimeMs m_rangeStartMs = 0;
     TimeMs m_rangeEndMs = 0;
 };

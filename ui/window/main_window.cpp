@@ -62,6 +62,7 @@ TrendSeries toSeries(const TrendData& data) {
     series.band_low = data.band_low;
     series.band_high = data.band_high;
     series.capacity = data.capacity;
+    series.now_ms = data.now_ms;
     return series;
 }
 
@@ -491,7 +492,11 @@ void MainWindow::refreshPlayback() {
 
 void MainWindow::showTrend(const TrendData& data) {
     if (data.history.empty()) {
-        m_trendChart->clear(tr("No load recorded for %1 yet").arg(fromStd(data.title)));
+        std::optional<TimeMs> now = data.now_ms;
+        if (!now && m_session && m_session->clusterTime() > 0)
+            now = m_session->clusterTime();
+        m_trendChart->clear(tr("No load recorded for %1 yet").arg(fromStd(data.title)), now,
+                            fromStd(data.unit));
         return;
     }
     m_trendChart->setSeries(toSeries(data));
