@@ -81,7 +81,8 @@ MigrationExecutor::~MigrationExecutor() {
     {
         const std::lock_guard lock(m_mutex);
         for (auto& [id, run] : m_runs) {
-            if (run->finished)
+            // A reason already set may be being read by the drive thread: it is written once.
+            if (run->finished || run->abort_requested)
                 continue;
             run->abort_requested = true;
             run->abort_reason = "the console is closing";
@@ -188,6 +189,9 @@ Status MigrationExecutor::abort(MigrationId id, const std::string& reason) {
     Run& run = *found->second;
     if (run.progress.phase == MigrationPhase::CuttingOver)
         return Error{label(id) + " is cutting over: the move is committed and cannot be aborted"};
+    // The drive thread reads the reason without the lock once it saw the request: write it once.
+    if (run.abort_requested)
+        return {};
     run.abort_requested = true;
     run.abort_reason = reason.empty() ? "aborted by the operator" : reason;
     run.wake.notify_all();

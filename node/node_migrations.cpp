@@ -111,8 +111,22 @@ struct Migration {
     bool restored = false;
 
     // Client writes (source) and ingests (target) hold it shared for their whole duration; the
-    // fence, a restart, the end and an abort take it exclusively so none of those is half done.
+    // pin, the fence, a restart, the end and an abort take it exclusively so none of those is half
+    // done. Take it through enterShared() and enterExclusive() only.
     std::shared_mutex gate;
+    // Queues exclusive takers ahead of new shared ones: glibc's shared_mutex lets new readers pass
+    // a waiting writer, so under a steady stream of client writes a pin or a fence could wait
+    // indefinitely (and hold every other step of the node behind it).
+    std::mutex turnstile;
+
+    std::shared_lock<std::shared_mutex> enterShared() {
+        { std::lock_guard queued(turnstile); }
+        return std::shared_lock(gate);
+    }
+    std::unique_lock<std::shared_mutex> enterExclusive() {
+        std::lock_guard queued(turnstile);
+        return std::unique_lock(gate);
+    }
 
     mutable std::mutex mutex; // guards everything below
     v1::MigrationState state = v1::SHADOWING;
@@ -453,7 +467,7 @@ struct NodeMigrations::Impl {
             return failure(StatusCode::INTERNAL, "BeginShadow " + target.error().message);
         // Exclusive: a write either finished before (the new copy will carry it) or sees
         // SHADOWING and forwards.
-        std::unique_lock gate(migration.gate);
+        const auto gate = migration.enterExclusive();
         std::lock_guard lock(migration.mutex);
         migration.state = v1::SHADOWING;
         migration.error.clear();
@@ -569,15 +583,25 @@ struct NodeMigrations::Impl {
     }
 
     // A write that found no migration, while one began for its key before the write was stored:
-    // the copy may already have passed the key, so the write goes to the target itself.
-    void forwardLateWrite(const StoredEntry& stored) {
-        const std::shared_ptr<Migration> migration = sourceMigrationFor(stored.key);
-        if (!migration)
-            return;
-        std::shared_lock gate(migration->gate);
-        const v1::MigrationState state = migration->currentState();
-        if (state == v1::SHADOWING || state == v1::FENCED)
-            forwardToTarget(*migration, stored);
+    // the copy may already have passed the key, so the write goes to the target itself. If the
+    // move even committed meanwhile (the write stalled through a whole migration), the write is
+    // refused: the new owner never saw it, and this node's copy of the range is dropped.
+    grpc::Status forwardLateWrite(const StoredEntry& stored) {
+        if (const std::shared_ptr<Migration> migration = sourceMigrationFor(stored.key)) {
+            const auto gate = migration->enterShared();
+            const v1::MigrationState state = migration->currentState();
+            if (state == v1::SHADOWING || state == v1::FENCED)
+                forwardToTarget(*migration, stored);
+        }
+        // A cutover installs the new table before the migration shows CUT_OVER, so a write that
+        // saw the migration shadowing or fenced was forwarded, and any later one fails here.
+        const std::optional<OwnershipTable> table = context.current_table();
+        if (table && table->shardFor(stored.key).owner != context.node_id)
+            return failure(StatusCode::UNAVAILABLE,
+                           "key " + formatKey(stored.key) + " moved away from node " +
+                               context.node_id +
+                               " while this write was applied; refresh the table and retry");
+        return grpc::Status::OK;
     }
 
     static grpc::Status applyLocal(std::string_view key,
@@ -615,11 +639,11 @@ struct NodeMigrations::Impl {
             if (grpc::Status applied = applyLocal(key, applyLocally, &stored); !applied.ok())
                 return applied;
             if (registrations.load(std::memory_order_acquire) != generation)
-                forwardLateWrite(stored);
+                return forwardLateWrite(stored);
             return grpc::Status::OK;
         }
 
-        std::shared_lock gate(migration->gate);
+        const auto gate = migration->enterShared();
         const v1::MigrationState state = migration->currentState();
         if (state == v1::FENCED)
             return fencedStatus(*migration);
@@ -786,7 +810,7 @@ struct NodeMigrations::Impl {
             return converted;
 
         // Shared: an abort (exclusive) cannot drop the range between the check and the apply.
-        std::shared_lock gate(migration->gate);
+        const auto gate = migration->enterShared();
         const v1::MigrationState state = migration->currentState();
         if (!acceptsIngest(state, request.shadow()))
             return failure(StatusCode::FAILED_PRECONDITION,
@@ -844,7 +868,7 @@ struct NodeMigrations::Impl {
         // Setting FENCED first makes new writers leave at once, so this exclusive lock only waits
         // for the writes already past the check.
         {
-            std::unique_lock drained(migration.gate);
+            const auto drained = migration.enterExclusive();
             std::lock_guard lock(migration.mutex);
             if (migration.state == v1::BROKEN)
                 return failure(
@@ -954,7 +978,7 @@ struct NodeMigrations::Impl {
                            where + ": pin_target_snapshot is for the source; node " +
                                context.node_id + " is the target");
         std::lock_guard steps(stepMutex);
-        std::unique_lock drained(migration.gate);
+        const auto drained = migration.enterExclusive();
         std::shared_ptr<v1::NodeAgent::Stub> target;
         {
             std::lock_guard lock(migration.mutex);
@@ -1228,7 +1252,7 @@ struct NodeMigrations::Impl {
             const std::optional<OwnershipTable> table = context.current_table();
             const bool stillOwner = !table || ownsAnyOf(*table, migration.range, context.node_id);
             // Exclusive: a write that raced with the cutover must not land after the drop.
-            std::unique_lock gate(migration.gate);
+            const auto gate = migration.enterExclusive();
             if (stillOwner) {
                 note = "kept the range's data: node " + context.node_id +
                        " owns part of it at its installed epoch";
@@ -1277,7 +1301,7 @@ struct NodeMigrations::Impl {
         }
         // Exclusive: no write is half forwarded and no ingest half applied while the state
         // changes, so nothing reaches the target's store after the drop.
-        std::unique_lock gate(migration.gate);
+        const auto gate = migration.enterExclusive();
         if (!keepData) {
             if (Status dropped = context.store->deleteRange(migration.range); !dropped.ok())
                 return failure(StatusCode::INTERNAL,

@@ -380,10 +380,14 @@ void TestMigrationE2e::operatorAbortLeavesSourceAuthoritative() {
     QVERIFY(id.ok());
     QTRY_VERIFY_WITH_TIMEOUT(rig.batchesDone() >= 2, kMigrationTimeoutMs);
     QVERIFY(rig.executor->abort(id.value(), "operator changed their mind").ok());
+    // A second abort while the first is under way changes nothing: the first reason stands.
+    const Status again = rig.executor->abort(id.value(), "a second thought");
+    QVERIFY(again.ok() || again.message().find("not running") != std::string::npos);
     QTRY_COMPARE_WITH_TIMEOUT(rig.executor->runningCount(), std::size_t{0}, kMigrationTimeoutMs);
 
     QCOMPARE(rig.last().phase, MigrationPhase::Aborted);
     QVERIFY(rig.last().error.contains(QLatin1String("operator changed their mind")));
+    QVERIFY(!rig.last().error.contains(QLatin1String("a second thought")));
     QVERIFY(rig.sawPhase(MigrationPhase::RollingBack));
     QCOMPARE(rig.storedTable(), before);
     // The target dropped what it had received; the source still has and serves everything.
