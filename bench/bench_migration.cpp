@@ -1,15 +1,16 @@
 // Shadowed migration between two real rangepilot-nodes on loopback, measured against baselines
 // from the same run:
 //
-//  1. Copy throughput: the executor moves a shard holding N MB (no rate limit, 4 MiB batches,
+//  1. Copy throughput: the executor moves a shard holding N MB (no rate limit, 1 MiB batches,
 //     node to node). Baseline: writing the same bytes into the source in the first place, with 4
 //     client threads doing Puts of the same values (what any client-side copy would at best do).
 //  2. Foreground latency: rangepilot-load at a fixed rate (gets and puts over a shard that stays
-//     put and the moving one), p50 and p99 over the run, first with no migration, then with the
-//     shard moving back at a rate limit that keeps the copy going for the whole run.
+//     put and the moving one), p50, p99, p99.9 and max over the run, first with no migration, then
+//     with the shard moving back at a rate limit that spreads the copy over the first half of the
+//     run, so that the verification, the fence and the cutover fall inside it too.
 //
 // Usage: bench_migration [--quick] [--mb N] [--rate OPS] [--seconds S] [--batch-kib K]
-//   defaults 256 MB, 2000 ops/s, 10 s, 4096 KiB batches; --quick: 16 MB, 500 ops/s, 2 s (a smoke
+//   defaults 256 MB, 2000 ops/s, 10 s, 1024 KiB batches; --quick: 16 MB, 500 ops/s, 2 s (a smoke
 //   run, not a measurement).
 
 #include "local_file_ownership_store.h"
@@ -45,7 +46,7 @@ struct Settings {
     double megabytes = 256;
     double rate = 2000;
     double seconds = 10;
-    double batch_kib = 4096; // CopyBatch max_bytes
+    double batch_kib = 1024; // CopyBatch max_bytes, the executor's default
 };
 
 double secondsSince(Clock::time_point start) {

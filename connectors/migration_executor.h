@@ -54,8 +54,10 @@
 namespace rangepilot {
 
 struct MigrationExecutorOptions {
-    double copy_bytes_per_s = 50e6;       // average copy rate limit; 0 = unlimited
-    std::uint32_t batch_bytes = 4u << 20; // CopyBatch max_bytes (1 .. 32 MiB)
+    double copy_bytes_per_s = 50e6; // average copy rate limit; 0 = unlimited
+    // CopyBatch max_bytes (1 .. 32 MiB). 1 MiB copies as fast as 4 MiB on loopback and halves
+    // the foreground p99 during a copy (bench_migration: 8 ms against 17 ms).
+    std::uint32_t batch_bytes = 1u << 20;
     int rpc_deadline_ms = 10'000;
     int retry_attempts = 8;     // per migration, for transient failures
     int retry_backoff_ms = 250; // first backoff; doubles up to 4 s
