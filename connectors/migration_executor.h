@@ -56,7 +56,7 @@ namespace rangepilot {
 struct MigrationExecutorOptions {
     double copy_bytes_per_s = 50e6; // average copy rate limit; 0 = unlimited
     // CopyBatch max_bytes (1 .. 32 MiB). 1 MiB copies as fast as 4 MiB on loopback and halves
-    // the foreground p99 during a copy (bench_migration: 8 ms against 17 ms).
+    // the foreground p99 during a copy (bench_migration: about 10 ms against 17 ms).
     std::uint32_t batch_bytes = 1u << 20;
     int rpc_deadline_ms = 10'000;
     int retry_attempts = 8;     // per migration, for transient failures
