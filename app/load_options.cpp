@@ -13,13 +13,7 @@ namespace rangepilot {
 
 namespace {
 
-struct FlagSpec {
-    const char* name;
-    const char* valueName; // empty for a switch
-    const char* help;
-};
-
-constexpr FlagSpec kFlags[] = {
+constexpr OptionSpec kFlags[] = {
     {"--nodes", "HOST:PORT,...", "nodes to start from (required); others are found as peers"},
     {"--token", "TOKEN", "bearer token for writes (prefer --token-file: argv is visible)"},
     {"--token-file", "FILE", "file holding the bearer token"},
@@ -201,12 +195,7 @@ CommandLine declaredCommandLine() {
         "Scenarios: " +
             scenarioNames() +
             "\n\nExit codes: 0 ok, 1 runtime failure or verification failed, 2 bad flags.");
-    for (const FlagSpec& flag : kFlags) {
-        if (flag.valueName[0] == '\0')
-            commandLine.addFlag(flag.name, flag.help);
-        else
-            commandLine.addOption(flag.name, flag.valueName, flag.help);
-    }
+    commandLine.addAll(kFlags);
     return commandLine;
 }
 

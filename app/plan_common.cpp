@@ -12,14 +12,8 @@ namespace {
 
 constexpr std::uint64_t kBadLinesShown = 20;
 
-struct TraceReadOption {
-    const char* name;
-    const char* valueName; // empty for a flag
-    const char* help;
-};
-
 // One list for declaring the trace-read options and for finding any of them on a command line.
-constexpr TraceReadOption kTraceReadOptions[] = {
+constexpr OptionSpec kTraceReadOptions[] = {
     {"--columns", "MAP", "foreign log: 1-based field positions, e.g. ts=1,key=5,op=6"},
     {"--no-header", "", "the first line is data (a header row is still detected)"},
     {"--time-unit", "UNIT", "numeric ts unit: s, ms (default), us, ns"},
@@ -30,16 +24,11 @@ constexpr TraceReadOption kTraceReadOptions[] = {
 } // namespace
 
 void addTraceReadOptions(CommandLine& commandLine) {
-    for (const TraceReadOption& option : kTraceReadOptions) {
-        if (option.valueName[0] == '\0')
-            commandLine.addFlag(option.name, option.help);
-        else
-            commandLine.addOption(option.name, option.valueName, option.help);
-    }
+    commandLine.addAll(kTraceReadOptions);
 }
 
 std::optional<std::string> givenTraceReadOption(const CommandLine& commandLine) {
-    for (const TraceReadOption& option : kTraceReadOptions) {
+    for (const OptionSpec& option : kTraceReadOptions) {
         if (commandLine.has(option.name))
             return option.name;
     }

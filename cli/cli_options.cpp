@@ -23,6 +23,15 @@ void CommandLine::addOption(const std::string& name, const std::string& valueNam
     m_specs[name] = Spec{valueName, help};
 }
 
+void CommandLine::addAll(std::span<const OptionSpec> specs) {
+    for (const OptionSpec& spec : specs) {
+        if (spec.valueName[0] == '\0')
+            addFlag(spec.name, spec.help);
+        else
+            addOption(spec.name, spec.valueName, spec.help);
+    }
+}
+
 Status CommandLine::parse(const std::vector<std::string>& arguments) {
     for (std::size_t i = 0; i < arguments.size(); ++i) {
         const std::string& argument = arguments[i];

@@ -14,10 +14,18 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace rangepilot {
+
+// One entry of a tool's option table; an empty valueName makes it a flag.
+struct OptionSpec {
+    const char* name;
+    const char* valueName;
+    const char* help;
+};
 
 class CommandLine {
 public:
@@ -26,6 +34,8 @@ public:
 
     void addFlag(const std::string& name, const std::string& help);
     void addOption(const std::string& name, const std::string& valueName, const std::string& help);
+    // Every entry of a table, in order: addFlag or addOption as its valueName says.
+    void addAll(std::span<const OptionSpec> specs);
     // Makes a second occurrence of any option or flag an error ("--name: given twice"), for tools
     // where a repeated flag is more likely a mistake than an override.
     void rejectRepeatedOptions() { m_rejectRepeats = true; }

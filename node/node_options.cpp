@@ -13,6 +13,23 @@ namespace rangepilot::node {
 
 namespace {
 
+constexpr OptionSpec kFlags[] = {
+    {"--name", "ID", "this node's id, as ownership tables name it (required)"},
+    {"--listen", "HOST:PORT", "address to serve on (default 127.0.0.1:7400; port 0 = any free)"},
+    {"--data-dir", "DIR", "directory of the node's database (required; created if missing)"},
+    {"--peers", "ID=HOST:PORT,...", "the other nodes of the cluster"},
+    {"--token", "TOKEN", "bearer token required by mutating and migration calls"},
+    {"--token-file", "FILE", "read the token from FILE instead (trailing newline ignored)"},
+    {"--tls-cert", "FILE", "PEM certificate chain to serve TLS with (needs --tls-key)"},
+    {"--tls-key", "FILE", "PEM private key of --tls-cert"},
+    {"--tls-ca", "FILE", "PEM roots that verify the peers' certificates (TLS to peers)"},
+    {"--sync-writes", "", "fsync the write-ahead log on every write (survives power loss)"},
+    {"--capacity-ops", "N", "requests per second this node is sized for (default 20000)"},
+    {"--capacity-disk-bps", "BYTES", "disk bytes per second it can sustain (default 0 = unknown)"},
+    {"--capacity-net-bps", "BYTES", "network bytes per second (default 0 = unknown)"},
+    {"--version", "", "print the version and exit"},
+};
+
 // The shared command line, declared once so --help and the parser read the same list.
 CommandLine declaredCommandLine() {
     CommandLine commandLine(
@@ -23,30 +40,7 @@ CommandLine declaredCommandLine() {
     // A node's flags are its identity and its security: a repeated one is a mistake to refuse,
     // not an override to guess at.
     commandLine.rejectRepeatedOptions();
-    commandLine.addOption("--name", "ID", "this node's id, as ownership tables name it (required)");
-    commandLine.addOption("--listen", "HOST:PORT",
-                          "address to serve on (default 127.0.0.1:7400; port 0 = any free)");
-    commandLine.addOption("--data-dir", "DIR",
-                          "directory of the node's database (required; created if missing)");
-    commandLine.addOption("--peers", "ID=HOST:PORT,...", "the other nodes of the cluster");
-    commandLine.addOption("--token", "TOKEN",
-                          "bearer token required by mutating and migration calls");
-    commandLine.addOption("--token-file", "FILE",
-                          "read the token from FILE instead (trailing newline ignored)");
-    commandLine.addOption("--tls-cert", "FILE",
-                          "PEM certificate chain to serve TLS with (needs --tls-key)");
-    commandLine.addOption("--tls-key", "FILE", "PEM private key of --tls-cert");
-    commandLine.addOption("--tls-ca", "FILE",
-                          "PEM roots that verify the peers' certificates (TLS to peers)");
-    commandLine.addFlag("--sync-writes",
-                        "fsync the write-ahead log on every write (survives power loss)");
-    commandLine.addOption("--capacity-ops", "N",
-                          "requests per second this node is sized for (default 20000)");
-    commandLine.addOption("--capacity-disk-bps", "BYTES",
-                          "disk bytes per second it can sustain (default 0 = unknown)");
-    commandLine.addOption("--capacity-net-bps", "BYTES",
-                          "network bytes per second (default 0 = unknown)");
-    commandLine.addFlag("--version", "print the version and exit");
+    commandLine.addAll(kFlags);
     return commandLine;
 }
 

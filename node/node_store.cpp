@@ -161,8 +161,9 @@ bool mentionsLock(const std::string& text) {
 // more word, and a final avalanche spreads every input bit over the result. The digest feeds every
 // field length-prefixed, so no two different entry sequences give the same word stream. Not
 // cryptographic: it tells apart copies that differ by accident (a lost write, an older version),
-// which is what a migration's check needs, about six times faster than FNV-1a's byte at a time
-// (a range digest is read while writes go on, and its CPU time is taken from serving them).
+// which is what a migration's check needs. Eight bytes per step rather than FNV-1a's one: a
+// range digest runs while writes go on, and its CPU time is taken from serving them (with it,
+// bench_migration's verification of 256 MB on two nodes fell from about 1.3 s to 0.6 s).
 class DigestHash {
 public:
     void u64(std::uint64_t word) {
